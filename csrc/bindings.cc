@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: Apache-2.0
+// xfast._core: the only file that includes pybind11. Plain values cross here (str, float, int,
+// bytes, C-contiguous numpy buffers); C++ keeps no Python object after a call returns.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crc32c.h"
+#include "event_writer.h"
+#include "histogram.h"
+#include "proto_wire.h"
+#include "record.h"
+#include "selftest.h"
+#include "thread_pool.h"
+
+namespace py = pybind11;
+using namespace xfast;
+
+namespace {
+
+// A Status carried to the exception translator, which raises OSError(errno, message).
+struct StatusError {
+  Status status;
+};
+
+[[noreturn]] void raise_status(Status s) { throw StatusError{std::move(s)}; }
+
+// Below this many bytes a histogram keeps the GIL: releasing and re-taking it costs about as
+// much as counting 64 KiB.
+constexpr std::size_t kReleaseGilBytes = 1 << 16;
+
+// Pushes r per the writer's full-ring policy. The GIL is released only when the push has to
+// wait. Raises when the writer is closed, and reports a latched writer-thread error after the
+// record is safely queued.
+void push(EventWriter& w, Record r) {
+  EventWriter::PushResult res = w.try_push(r);
+  if (XFAST_UNLIKELY(res == EventWriter::PushResult::kFull)) {
+    if (w.drop_when_full()) {
+      w.drop(r);
+      res = EventWriter::PushResult::kOk;
+    } else {
+      py::gil_scoped_release nogil;
+      res = w.push_blocking(r);
+    }
+  }
+  if (XFAST_UNLIKELY(res == EventWriter::PushResult::kClosed)) {
+    free_record_payload(r);
+    raise_status(Status{0, "Writer is closed"});
+  }
+  if (XFAST_UNLIKELY(w.has_error())) raise_status(w.take_error());
+}
+
+uint32_t checked_tag(const EventWriter& w, uint32_t tag) {
+  if (XFAST_UNLIKELY(!w.valid_tag(tag))) throw py::value_error("unknown tag id");
+  return tag;
+}
+
+double now_or(std::optional<double> wall_time) {
+  return wall_time.has_value() ? *wall_time : wall_clock_now();
+}
+
+Record make_record(RecordKind kind, uint32_t tag, int64_t step, std::optional<double> wall_time,
+                   void* payload) {
+  return Record{kind, ScalarStyle::kSimpleValue, tag, step, now_or(wall_time), 0.0, payload};
+}
+
+std::string as_string(const py::bytes& b) { return std::string(b); }
+
+py::bytes to_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
+
+const void* array_data(const py::array& a, std::size_t* n) {
+  if (!(a.flags() & py::array::c_style)) throw py::value_error("array must be C-contiguous");
+  *n = static_cast<std::size_t>(a.size());
+  return a.data();
+}
+
+// Runs the default-bins kernel on a contiguous buffer, releasing the GIL for large inputs.
+HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
+  std::size_t n = 0;
+  const void* data = array_data(a, &n);
+  if (dtype < 0 || dtype > static_cast<int>(DType::kBool)) throw py::value_error("bad dtype code");
+  HistogramAccum acc;
+  const auto dt = static_cast<DType>(dtype);
+  const bool release = static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes;
+  std::optional<py::gil_scoped_release> nogil;
+  if (release) nogil.emplace();
+  if (serial) {
+    histogram_default_serial(data, n, dt, &acc);
+  } else {
+    histogram_default(data, n, dt, &acc, &ThreadPool::shared());
+  }
+  return acc;
+}
+
+// Builds a finished HistogramData from counts; nullptr when nothing was counted.
+std::unique_ptr<HistogramData> finish(const std::vector<double>& counts,
+                                      const std::vector<double>& limits,
+                                      std::optional<int64_t> max_bins) {
+  if (limits.size() != counts.size() + 1) throw py::value_error("need len(limits) == len(counts) + 1");
+  auto h = std::make_unique<HistogramData>();
+  if (!finish_histogram(counts.data(), counts.size(), limits.data(), max_bins, h.get())) return nullptr;
+  return h;
+}
+
+std::vector<double> to_vector(const py::array_t<double, py::array::c_style | py::array::forcecast>& a) {
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "xfast's native engine: ring buffer, writer thread, CRC32C, event encoding, histograms";
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError& e) {
+      py::object err = e.status.err != 0
+                           ? py::reinterpret_steal<py::object>(PyObject_CallFunction(
+                                 PyExc_OSError, "is", e.status.err, e.status.message.c_str()))
+                           : py::reinterpret_steal<py::object>(PyObject_CallFunction(
+                                 PyExc_OSError, "s", e.status.message.c_str()));
+      PyErr_SetObject(PyExc_OSError, err.ptr());
+    }
+  });
+
+  py::class_<EventWriter, std::shared_ptr<EventWriter>>(m, "EventWriter")
+      .def(py::init([](const std::string& path, double wall_time, std::optional<int64_t> purge_step,
+                       std::size_t ring_capacity, bool drop_when_full, double max_latency_s) {
+             WriterOptions opt;
+             opt.ring_capacity = ring_capacity;
+             opt.drop_when_full = drop_when_full;
+             opt.max_latency_s = max_latency_s;
+             Status st;
+             std::unique_ptr<EventWriter> w;
+             {
+               py::gil_scoped_release nogil;
+               w = EventWriter::open(path, wall_time, purge_step, opt, &st);
+             }
+             if (!w) raise_status(st);
+             return std::shared_ptr<EventWriter>(std::move(w));
+           }),
+           py::arg("path"), py::arg("wall_time"), py::arg("purge_step") = py::none(),
+           py::arg("ring_capacity") = 16384, py::arg("drop_when_full") = false,
+           py::arg("max_latency_s") = 0.05)
+      .def("intern", [](EventWriter& w, const std::string& tag) { return w.intern(tag); })
+      .def(
+          "add_scalar",
+          [](EventWriter& w, uint32_t tag, double value, int64_t step,
+             std::optional<double> wall_time, int style) {
+            Record r{RecordKind::kScalar, static_cast<ScalarStyle>(style), checked_tag(w, tag), step,
+                     now_or(wall_time), value, nullptr};
+            if (style < 0 || style > 2) throw py::value_error("bad scalar style");
+            push(w, r);
+          },
+          py::arg("tag"), py::arg("value"), py::arg("step"), py::arg("wall_time"),
+          py::arg("style") = 0)
+      .def(
+          "add_histogram",
+          [](EventWriter& w, uint32_t tag, const py::array& data, int dtype, int64_t step,
+             std::optional<double> wall_time, std::optional<int64_t> max_bins) {
+            checked_tag(w, tag);
+            const double wall = now_or(wall_time);  // the call's time, not the kernel's end
+            const HistogramAccum acc = run_histogram(data, dtype, false);
+            const auto& edges = default_edges();
+            std::vector<double> counts(acc.counts.begin(), acc.counts.end());
+            auto h = finish(counts, edges, max_bins);
+            py::dict info;
+            info["nan"] = acc.nan;
+            info["pos_inf"] = acc.pos_inf;
+            info["neg_inf"] = acc.neg_inf;
+            info["written"] = h != nullptr;
+            if (h) {
+              h->min = acc.min;
+              h->max = acc.max;
+              h->num = static_cast<double>(acc.finite);
+              h->sum = acc.sum;
+              h->sum_squares = acc.sum_squares;
+              push(w, make_record(RecordKind::kHistogram, tag, step, wall, h.release()));
+            }
+            return info;
+          },
+          py::arg("tag"), py::arg("data"), py::arg("dtype"), py::arg("step"), py::arg("wall_time"),
+          py::arg("max_bins") = py::none(),
+          "Default-bins histogram of a contiguous buffer, computed here and queued. Returns "
+          "{'nan', 'pos_inf', 'neg_inf', 'written'}; written is False when nothing was countable.")
+      .def(
+          "add_histogram_counts",
+          [](EventWriter& w, uint32_t tag,
+             const py::array_t<double, py::array::c_style | py::array::forcecast>& counts,
+             const py::array_t<double, py::array::c_style | py::array::forcecast>& limits,
+             double min, double max, double num, double sum, double sum_squares, int64_t step,
+             std::optional<double> wall_time, std::optional<int64_t> max_bins) {
+            checked_tag(w, tag);
+            auto h = finish(to_vector(counts), to_vector(limits), max_bins);
+            if (!h) return false;
+            h->min = min;
+            h->max = max;
+            h->num = num;
+            h->sum = sum;
+            h->sum_squares = sum_squares;
+            push(w, make_record(RecordKind::kHistogram, tag, step, wall_time, h.release()));
+            return true;
+          },
+          py::arg("tag"), py::arg("counts"), py::arg("limits"), py::arg("min"), py::arg("max"),
+          py::arg("num"), py::arg("sum"), py::arg("sum_squares"), py::arg("step"),
+          py::arg("wall_time"), py::arg("max_bins") = py::none(),
+          "Trims (and max_bins-groups) counts computed elsewhere, then queues the histogram. "
+          "Returns False, queueing nothing, when no bin has a count.")
+      .def(
+          "add_histogram_raw",
+          [](EventWriter& w, uint32_t tag, double min, double max, double num, double sum,
+             double sum_squares, std::vector<double> bucket_limit, std::vector<double> bucket,
+             int64_t step, std::optional<double> wall_time) {
+            auto h = std::make_unique<HistogramData>();
+            *h = HistogramData{min, max, num, sum, sum_squares, std::move(bucket_limit), std::move(bucket)};
+            push(w, make_record(RecordKind::kHistogram, checked_tag(w, tag), step, wall_time, h.release()));
+          },
+          py::arg("tag"), py::arg("min"), py::arg("max"), py::arg("num"), py::arg("sum"),
+          py::arg("sum_squares"), py::arg("bucket_limit"), py::arg("bucket"), py::arg("step"),
+          py::arg("wall_time"))
+      .def(
+          "add_text",
+          [](EventWriter& w, uint32_t tag, const std::string& text, int64_t step,
+             std::optional<double> wall_time) {
+            push(w, make_record(RecordKind::kText, checked_tag(w, tag), step, wall_time,
+                                new std::string(text)));
+          },
+          py::arg("tag"), py::arg("text"), py::arg("step"), py::arg("wall_time"))
+      .def(
+          "add_summary",
+          [](EventWriter& w, const py::bytes& summary, int64_t step, std::optional<double> wall_time) {
+            push(w, make_record(RecordKind::kSummary, 0, step, wall_time,
+                                new std::string(as_string(summary))));
+          },
+          py::arg("summary"), py::arg("step"), py::arg("wall_time"),
+          "Queues Event{wall_time, step, summary} around an already serialized Summary.")
+      .def(
+          "add_event",
+          [](EventWriter& w, const py::bytes& event) {
+            push(w, make_record(RecordKind::kRawEvent, 0, 0, 0.0, new std::string(as_string(event))));
+          },
+          py::arg("event"), "Queues an already serialized Event as is.")
+      .def(
+          "flush",
+          [](EventWriter& w, bool fsync) {
+            Status st;
+            {
+              py::gil_scoped_release nogil;
+              st = w.flush(fsync);
+            }
+            if (!st.ok()) raise_status(st);
+          },
+          py::arg("fsync") = false,
+          "Returns once everything queued before the call is written (and fsync'ed if asked).")
+      .def("close",
+           [](EventWriter& w) {
+             Status st;
+             {
+               py::gil_scoped_release nogil;
+               st = w.close();
+             }
+             if (!st.ok()) raise_status(st);
+           })
+      .def("stats",
+           [](const EventWriter& w) {
+             const WriterStats s = w.stats();
+             py::dict d;
+             d["events_written"] = s.events_written;
+             d["bytes_written"] = s.bytes_written;
+             d["dropped"] = s.dropped;
+             d["lost"] = s.lost;
+             d["high_water"] = s.high_water;
+             d["capacity"] = s.capacity;
+             return d;
+           })
+      .def("abandon_after_fork",
+           [](const std::shared_ptr<EventWriter>& self) {
+             self->abandon_after_fork();
+             // Its mutexes and condition variables may be in a state the parent's threads left
+             // them in: never destroy this object in the child.
+             static auto* keep = new std::vector<std::shared_ptr<EventWriter>>();
+             keep->push_back(self);
+           })
+      .def_property_readonly("path", &EventWriter::path)
+      .def_property_readonly("closed", &EventWriter::closed);
+
+  m.def("after_fork_in_child", [] { ThreadPool::shared().abandon_after_fork(); },
+        "Resets the histogram thread pool in a forked child.");
+  m.def("set_num_threads", [](std::size_t n) { ThreadPool::set_shared_size(n); }, py::arg("n"),
+        "Sets the histogram kernel's thread count (0 = XFAST_NUM_THREADS or all cores).");
+  m.def("get_num_threads", [] { return ThreadPool::shared().size(); });
+  m.def("default_edges", [] {
+    const auto& e = default_edges();
+    return py::array_t<double>(static_cast<py::ssize_t>(e.size()), e.data());
+  });
+  m.def("wall_clock_now", &wall_clock_now);
+
+  // Building blocks exposed for the tests (tests/test_record.py, test_encode.py, ...).
+  py::module_ t = m.def_submodule("testing", "C++ components exposed for unit tests");
+  t.def(
+      "crc32c",
+      [](const py::bytes& data, uint32_t crc, const std::string& impl) {
+        const std::string s = as_string(data);
+        const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+        if (impl == "portable") return internal::crc32c_extend_portable(crc, p, s.size());
+        if (impl == "sse4.2") {
+          if (!internal::crc32c_hardware_available()) throw py::value_error("no SSE4.2 on this CPU");
+          return internal::crc32c_extend_sse42(crc, p, s.size());
+        }
+        if (impl != "auto") throw py::value_error("impl must be auto, portable or sse4.2");
+        return crc32c_extend(crc, p, s.size());
+      },
+      py::arg("data"), py::arg("crc") = 0, py::arg("impl") = "auto");
+  t.def("crc32c_mask", &crc32c_mask);
+  t.def("crc32c_unmask", &crc32c_unmask);
+  t.def("crc32c_implementation", &crc32c_implementation);
+  t.def("crc32c_hardware_available", &internal::crc32c_hardware_available);
+  t.def("frame_record", [](const py::bytes& data) {
+    const std::string s = as_string(data);
+    std::string out;
+    append_record(out, reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    return to_bytes(out);
+  });
+  t.def("encode_varint", [](uint64_t v) {
+    uint8_t buf[wire::kMaxVarint64Size];
+    const uint8_t* end = wire::write_varint(v, buf);
+    return py::bytes(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(end - buf));
+  });
+  t.def("encode_scalar_event", [](double wall, int64_t step, const std::string& tag, double v, int style) {
+    std::string out;
+    append_scalar_event(out, EventHeader{wall, step}, tag, v, static_cast<ScalarStyle>(style));
+    return to_bytes(out);
+  });
+  t.def("encode_histogram_event",
+        [](double wall, int64_t step, const std::string& tag, double min, double max, double num,
+           double sum, double sum_squares, std::vector<double> limits, std::vector<double> counts) {
+          std::string out;
+          HistogramData h{min, max, num, sum, sum_squares, std::move(limits), std::move(counts)};
+          append_histogram_event(out, EventHeader{wall, step}, tag, h);
+          return to_bytes(out);
+        });
+  t.def("encode_text_event", [](double wall, int64_t step, const std::string& tag, const std::string& text) {
+    std::string out;
+    append_text_event(out, EventHeader{wall, step}, tag, text);
+    return to_bytes(out);
+  });
+  t.def("encode_summary_event", [](double wall, int64_t step, const py::bytes& summary) {
+    std::string out;
+    append_summary_event(out, EventHeader{wall, step}, as_string(summary));
+    return to_bytes(out);
+  });
+  t.def("encode_file_version_event", [](double wall, int64_t step, const std::string& writer) {
+    std::string out;
+    append_file_version_event(out, EventHeader{wall, step}, writer);
+    return to_bytes(out);
+  });
+  t.def("encode_session_start_event", [](double wall, int64_t step) {
+    std::string out;
+    append_session_start_event(out, EventHeader{wall, step});
+    return to_bytes(out);
+  });
+  t.def(
+      "histogram_default",
+      [](const py::array& data, int dtype, bool serial) {
+        const HistogramAccum acc = run_histogram(data, dtype, serial);
+        py::dict d;
+        d["counts"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(acc.counts.size()), acc.counts.data());
+        d["min"] = acc.min;
+        d["max"] = acc.max;
+        d["sum"] = acc.sum;
+        d["sum_squares"] = acc.sum_squares;
+        d["finite"] = acc.finite;
+        d["nan"] = acc.nan;
+        d["pos_inf"] = acc.pos_inf;
+        d["neg_inf"] = acc.neg_inf;
+        return d;
+      },
+      py::arg("data"), py::arg("dtype"), py::arg("serial") = false);
+  t.def(
+      "finish_histogram",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& counts,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& limits,
+         std::optional<int64_t> max_bins) -> py::object {
+        auto h = finish(to_vector(counts), to_vector(limits), max_bins);
+        if (!h) return py::none();
+        return py::make_tuple(h->bucket_limit, h->bucket);
+      },
+      py::arg("counts"), py::arg("limits"), py::arg("max_bins") = py::none());
+  t.def(
+      "ring_stress",
+      [](int producers, uint64_t per_producer, std::size_t capacity) {
+        RingStressResult r;
+        {
+          py::gil_scoped_release nogil;
+          r = ring_stress(producers, per_producer, capacity);
+        }
+        py::dict d;
+        d["ok"] = r.ok;
+        d["popped"] = r.popped;
+        d["full_retries"] = r.full_retries;
+        d["error"] = r.error;
+        return d;
+      },
+      py::arg("producers"), py::arg("per_producer"), py::arg("capacity"));
+}

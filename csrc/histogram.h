@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// The default-bins histogram kernel and torch's bucket trimming (make_histogram semantics).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "event_encode.h"
+
+namespace xfast {
+
+class ThreadPool;
+
+// Element types the kernel reads in place, without a conversion copy.
+enum class DType : uint8_t {
+  kFloat32,
+  kFloat64,
+  kFloat16,
+  kBFloat16,
+  kInt8,
+  kUInt8,
+  kInt16,
+  kUInt16,
+  kInt32,
+  kUInt32,
+  kInt64,
+  kUInt64,
+  kBool,
+};
+
+// The edges torch.utils.tensorboard uses for bins='tensorflow': v = 1e-12, then v *= 1.1 while
+// v < 1e20 (repeated double multiplication, not 1.1**i), mirrored, with 0 in the middle:
+// 1549 edges, 1548 bins. Built once; any thread.
+const std::vector<double>& default_edges();
+inline constexpr std::size_t kDefaultBins = 1548;
+
+// What one pass over the data gathers. Counts follow np.histogram over default_edges():
+// bin i is [e_i, e_i+1), the last bin is closed, values outside [e_0, e_1548] are not counted.
+// The moments cover every finite value (counted or not); NaN and +-inf are only counted.
+struct HistogramAccum {
+  std::vector<uint64_t> counts = std::vector<uint64_t>(kDefaultBins, 0);
+  double min = 0;  // meaningful when finite > 0
+  double max = 0;
+  double sum = 0;
+  double sum_squares = 0;
+  uint64_t finite = 0;
+  uint64_t nan = 0;
+  uint64_t pos_inf = 0;
+  uint64_t neg_inf = 0;
+};
+
+// histogram_default
+//
+// Counts data[0..n) (elements of `dtype`, contiguous) into the default bins and gathers the
+// moments (float64 sums). Runs on `pool` in chunks with per-chunk counts merged at the end when
+// n is large. Any thread; call without the GIL. Cost: one read pass over the data.
+// bfloat16 is read as bfloat16 (its bits are the top half of a float32), so values above
+// float16's range are counted where they belong.
+void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAccum* out,
+                       ThreadPool* pool);
+
+// The same counting done single-threaded in one chunk; tests compare the two.
+void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out);
+
+// finish_histogram
+//
+// torch's make_histogram after np.histogram: optional max_bins grouping (s = B // max_bins bins
+// per group, the counts zero-padded to a multiple of s, edges limits[0:-1:s] plus the last),
+// then the trim to one leading zero-count bucket (the bin left of the first non-empty one, or
+// an added 0 when that is bin 0), every bin up to the last non-empty one, and the matching
+// right edges. `limits` has nbins + 1 entries. Fills out->bucket_limit and out->bucket; returns
+// false when no bin has a count (torch raises "The histogram is empty").
+bool finish_histogram(const double* counts, std::size_t nbins, const double* limits,
+                      std::optional<int64_t> max_bins, HistogramData* out);
+
+}  // namespace xfast

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Turns user values (Python numbers, numpy, torch tensors) into what the engine takes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+# Engine dtype codes (csrc/histogram.h DType), keyed by numpy dtype.
+_NUMPY_CODES = {
+    np.dtype(np.float32): 0,
+    np.dtype(np.float64): 1,
+    np.dtype(np.float16): 2,
+    np.dtype(np.int8): 4,
+    np.dtype(np.uint8): 5,
+    np.dtype(np.int16): 6,
+    np.dtype(np.uint16): 7,
+    np.dtype(np.int32): 8,
+    np.dtype(np.uint32): 9,
+    np.dtype(np.int64): 10,
+    np.dtype(np.uint64): 11,
+    np.dtype(np.bool_): 12,
+}
+BFLOAT16_CODE = 3
+
+
+def torch_module() -> Any:
+    """torch if the program imported it, else None: a value cannot be a tensor otherwise."""
+    return sys.modules.get("torch")
+
+
+def is_tensor(value: Any) -> bool:
+    torch = torch_module()
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def to_float(value: Any) -> float:
+    """A scalar_value as a Python float, following torch's make_np + squeeze rules.
+
+    Raises TypeError for values that are not numbers, ValueError for arrays or tensors with
+    more than one element (torch raises AssertionError there).
+    """
+    if isinstance(value, (float, int)):
+        return float(value)
+    if is_tensor(value):
+        if value.numel() != 1:
+            raise ValueError(
+                f"scalar_value must hold exactly one element, got a tensor of shape {tuple(value.shape)}"
+            )
+        return float(value.detach().reshape(()).item())
+    if isinstance(value, (np.ndarray, np.generic, list, tuple)):
+        arr = np.asarray(value)
+        if arr.size != 1:
+            raise ValueError(
+                f"scalar_value must hold exactly one element, got shape {arr.shape}"
+            )
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"scalar_value must be numeric, got dtype {arr.dtype}")
+        return float(arr.reshape(()))
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"scalar_value must be a number, got {type(value).__name__}")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"scalar_value must be a number, got {type(value).__name__}") from e
+
+
+def to_step(global_step: Any) -> int:
+    """global_step as torch stores it: int(step), None as 0 (the proto3 default)."""
+    if global_step is None:
+        return 0
+    if is_tensor(global_step):
+        return int(global_step.item())
+    return int(global_step)
+
+
+def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:
+    """A C-contiguous host buffer over `values` and its engine dtype code, copying only when the
+    data is not already contiguous host memory. bfloat16 tensors are viewed as int16 bits
+    (code BFLOAT16_CODE), never converted."""
+    if is_tensor(values):
+        t = values.detach()
+        if t.device.type != "cpu":
+            t = t.cpu()
+        if not t.is_contiguous():
+            t = t.contiguous()
+        torch = torch_module()
+        if t.dtype == torch.bfloat16:
+            return t.view(torch.int16).numpy().reshape(-1), BFLOAT16_CODE
+        if t.is_complex():
+            raise TypeError(f"add_histogram does not take complex tensors (got {t.dtype})")
+        try:
+            arr = t.numpy()
+        except TypeError as e:
+            raise TypeError(f"add_histogram cannot read tensors of dtype {t.dtype}") from e
+    else:
+        arr = np.asarray(values)
+    arr = np.ascontiguousarray(arr).reshape(-1)
+    code = _NUMPY_CODES.get(arr.dtype)
+    if code is None:
+        if arr.dtype.kind == "c":
+            raise TypeError(f"add_histogram does not take complex values (got {arr.dtype})")
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"add_histogram needs numeric values, got dtype {arr.dtype}") from e
+        code = _NUMPY_CODES[arr.dtype]
+    return arr, code
+
+
+def float64_array(values: Any) -> np.ndarray:
+    """values flattened to float64 (the custom-bins path, which numpy computes as torch does)."""
+    if is_tensor(values):
+        torch = torch_module()
+        t = values.detach().cpu()
+        if t.dtype == torch.bfloat16:
+            t = t.float()
+        values = t.numpy()
+    return np.asarray(values, dtype=np.float64).reshape(-1)

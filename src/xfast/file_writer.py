@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: Apache-2.0
+"""FileWriter: one event file in one directory, backed by a native EventWriter."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import time
+import weakref
+from typing import Any, Optional, Union
+
+from xfast import _core, _event_wire
+from xfast._convert import to_step
+
+# Process-wide, like tensorboard's _global_uid: every file this process opens gets a new number,
+# so names never clash and sort in creation order within a second.
+_uid = itertools.count()
+_live_writers: "weakref.WeakSet[FileWriter]" = weakref.WeakSet()
+
+DEFAULT_QUEUE_CAPACITY = 16384
+
+
+def _event_file_path(log_dir: str, filename_suffix: str) -> str:
+    name = "events.out.tfevents.%010d.%s.%s.%s" % (
+        time.time(),
+        socket.gethostname(),
+        os.getpid(),
+        next(_uid),
+    )
+    return os.path.join(log_dir, name + filename_suffix)
+
+
+class FileWriter:
+    """Writes Event protocol buffers to an event file, like torch.utils.tensorboard's FileWriter.
+
+    The file is created, and its first record written, before the constructor returns. Events
+    are queued to a native ring buffer and written by a background thread, reaching the OS
+    within about 50 ms; ``flush()`` waits until everything queued before it is written.
+
+    Args:
+        log_dir: Directory where the event file is written (created if missing).
+        max_queue: Accepted for compatibility. xfast's queue is a ring of ``queue_capacity``
+            records and is written continuously, so it needs no small queue to bound latency.
+        flush_secs: Accepted for compatibility; data reaches the OS within ~50 ms regardless.
+        filename_suffix: Appended to the event file's name.
+        purge_step: When set, writes the file_version + SessionLog START pair torch writes for
+            ``purge_step`` right after the first record (once per FileWriter).
+        queue_capacity: Records the ring holds before ``on_full`` applies (xfast only).
+        on_full: ``"block"`` (default) waits for room, losing nothing; ``"drop"`` never waits
+            and counts dropped records in ``stats()`` (xfast only).
+    """
+
+    def __init__(
+        self,
+        log_dir: Union[str, os.PathLike[str]],
+        max_queue: int = 10,
+        flush_secs: int = 120,
+        filename_suffix: str = "",
+        *,
+        purge_step: Optional[int] = None,
+        queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+        on_full: str = "block",
+    ) -> None:
+        if on_full not in ("block", "drop"):
+            raise ValueError(f"on_full must be 'block' or 'drop', got {on_full!r}")
+        if not isinstance(filename_suffix, str):
+            raise TypeError("filename_suffix must be a str")
+        if int(queue_capacity) < 2:
+            raise ValueError("queue_capacity must be at least 2")
+        self._log_dir = str(log_dir)
+        self.max_queue = max_queue
+        self.flush_secs = flush_secs
+        self.filename_suffix = filename_suffix
+        self._queue_capacity = int(queue_capacity)
+        self._drop = on_full == "drop"
+        self._tags: dict[str, int] = {}
+        self._engine: Any = None
+        self._closed_stats: dict[str, int] = {}
+        self._open(None if purge_step is None else int(purge_step))
+        _live_writers.add(self)
+
+    def _open(self, purge_step: Optional[int]) -> None:
+        os.makedirs(self._log_dir, exist_ok=True)
+        self._engine = _core.EventWriter(
+            _event_file_path(self._log_dir, self.filename_suffix),
+            time.time(),
+            purge_step,
+            self._queue_capacity,
+            self._drop,
+        )
+        self._tags = {}
+
+    def get_logdir(self) -> str:
+        """Returns the directory where the event file is written."""
+        return self._log_dir
+
+    @property
+    def path(self) -> str:
+        """The path of the event file currently written."""
+        return str(self._live_engine().path)
+
+    def _live_engine(self) -> Any:
+        engine = self._engine
+        if engine is None:
+            raise OSError("Writer is closed")
+        return engine
+
+    def _tag_id(self, tag: str) -> int:
+        """The engine's id for `tag` (hot path: one dict lookup once a tag is known)."""
+        tid = self._tags.get(tag)
+        if tid is None:
+            if not isinstance(tag, str):
+                raise TypeError(f"tag must be a str, got {type(tag).__name__}")
+            tid = self._tags[tag] = self._live_engine().intern(tag)
+        return tid
+
+    def add_event(self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None) -> None:
+        """Adds an event (a tensorboard ``Event`` protobuf message) to the event file.
+
+        Args:
+            event: An ``Event`` message (tensorboard.compat.proto or tensorboardX.proto); its
+                wall_time and (when given) step are set here, as torch does.
+            step: Optional global step value for training process to record with the event.
+            walltime: Optional walltime to override the default (now) walltime.
+        """
+        event.wall_time = time.time() if walltime is None else walltime
+        if step is not None:
+            event.step = int(step)
+        self._live_engine().add_event(event.SerializeToString())
+
+    def add_summary(
+        self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> None:
+        """Adds a ``Summary`` protobuf message (or its serialized bytes) to the event file.
+
+        Args:
+            summary: A ``Summary`` message, e.g. from ``torch.utils.tensorboard.summary``.
+            global_step: Optional global step value for training process to record with the summary.
+            walltime: Optional walltime to override the default (now) walltime.
+        """
+        data = summary if isinstance(summary, bytes) else summary.SerializeToString()
+        self._live_engine().add_summary(data, to_step(global_step), walltime)
+
+    def add_graph(self, graph_profile: Any, walltime: Optional[float] = None) -> None:
+        """Adds a ``(GraphDef, RunMetadata)`` pair, as torch's ``graph()`` returns it.
+
+        Writes ``Event.graph_def`` and then ``Event.tagged_run_metadata`` with tag "step1".
+        """
+        graph, run_metadata = graph_profile
+        wall = time.time() if walltime is None else walltime
+        engine = self._live_engine()
+        engine.add_event(_event_wire.event_bytes(wall, 0, _event_wire.GRAPH_DEF, graph.SerializeToString()))
+        trm = _event_wire.tagged_run_metadata("step1", run_metadata.SerializeToString())
+        engine.add_event(_event_wire.event_bytes(wall, 0, _event_wire.TAGGED_RUN_METADATA, trm))
+
+    def add_onnx_graph(self, graph: Any, walltime: Optional[float] = None) -> None:
+        """Adds a ``GraphDef`` (as built from an ONNX model) as ``Event.graph_def``."""
+        wall = time.time() if walltime is None else walltime
+        data = graph if isinstance(graph, bytes) else graph.SerializeToString()
+        self._live_engine().add_event(_event_wire.event_bytes(wall, 0, _event_wire.GRAPH_DEF, data))
+
+    def flush(self, fsync: bool = False) -> None:
+        """Returns once every event added before the call is written to the OS.
+
+        Args:
+            fsync: Also fsync the file (xfast only; torch never does).
+
+        Raises:
+            OSError: the writer thread failed to write since the last call; the message says
+                how many events were lost. The writer keeps going.
+        """
+        self._live_engine().flush(fsync)
+
+    def close(self) -> None:
+        """Flushes the event file to disk and closes it. A second call does nothing."""
+        engine = self._engine
+        if engine is None:
+            return
+        self._engine = None
+        if isinstance(engine, _ReopenOnUse):
+            return  # a forked child that never logged: it has no file of its own
+        self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
+        engine.close()
+
+    def reopen(self) -> None:
+        """Opens a new event file in the same directory after ``close()``.
+
+        torch's ``reopen()`` raises AttributeError and tensorboardX's breaks the writer; this
+        one works. Does nothing while the writer is open.
+        """
+        if self._engine is None:
+            self._open(None)
+
+    def stats(self) -> dict[str, int]:
+        """Counters of this writer's files: events_written, bytes_written, dropped, lost,
+        high_water (largest backlog seen, in records) and capacity (xfast only)."""
+        if self._engine is None or isinstance(self._engine, _ReopenOnUse):
+            return dict(self._closed_stats)
+        return _merge_stats(self._closed_stats, self._engine.stats())
+
+    def _after_fork_in_child(self) -> None:
+        engine = self._engine
+        if engine is None:
+            return
+        # The writer thread does not exist in the child, and the file belongs to the parent:
+        # forget both and open a file of the child's own on its first event.
+        engine.abandon_after_fork()
+        self._engine = _ReopenOnUse(self)
+
+
+class _ReopenOnUse:
+    """Stands in for a forked child's engine: the first use opens the child's own file."""
+
+    def __init__(self, owner: FileWriter) -> None:
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        owner = self._owner
+        owner._open(None)
+        return getattr(owner._engine, name)
+
+
+def _merge_stats(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for k, v in b.items():
+        if k in ("high_water", "capacity"):
+            out[k] = max(out.get(k, 0), v)
+        else:
+            out[k] = out.get(k, 0) + v
+    return out
+
+
+def _after_fork_in_child() -> None:
+    _core.after_fork_in_child()
+    for w in list(_live_writers):
+        w._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
