@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
 import pytest
-
 from conftest import event_files, load_run
+
+import xfast
+from xfast.distributed import histogram_stats, process_group, write_histogram_stats, writing_ranks
 
 WORKER = os.path.join(os.path.dirname(__file__), "dist_worker.py")
 # Generous: four processes importing torch on a loaded 2-core machine take ~10-30 s. A deadlock
@@ -153,3 +156,46 @@ def test_four_ranks_reduce_and_choose(four_ranks: str) -> None:
         run = load_run(os.path.join(four_ranks, f"r03/rank{k}"))
         assert _scalars(run, "who") == [(0, float(k))]
         assert _scalars(run, "sum") == [(0, float(k)), (1, 6.0)]
+
+
+# Outside a process group (this pytest process never initializes one): nothing changes.
+
+
+def test_writing_ranks_spec() -> None:
+    assert writing_ranks("zero", 4) == {0}
+    assert writing_ranks("all", 3) == {0, 1, 2}
+    assert writing_ranks(2, 4) == {2}
+    assert writing_ranks([0, 3], 4) == {0, 3}
+    for bad in ("first", [4], [-1], [], [True], ["0"]):
+        with pytest.raises(ValueError):
+            writing_ranks(bad, 4)
+
+
+def test_reduce_outside_process_group_writes_values(logdir: str) -> None:
+    assert process_group() is None
+    with xfast.SummaryWriter(logdir, ranks=[3]) as w:  # ranks is ignored too
+        w.add_scalar("loss", 2.5, 1, reduce="mean")
+        w.add_scalar_dict({"a": 1, "b": np.float64(0.25)}, 2, reduce="max")
+        w.add_scalar_dict({"a": 3.0}, 3)
+        with pytest.raises(ValueError, match="reduce must be one of"):
+            w.add_scalar("loss", 1.0, 2, reduce="avg")
+    run = load_run(logdir)
+    assert _scalars(run, "loss") == [(1, 2.5)]
+    assert _scalars(run, "a") == [(2, 1.0), (3, 3.0)]
+    assert _scalars(run, "b") == [(2, 0.25)]
+
+
+def test_histogram_stats_outside_process_group(logdir: str) -> None:
+    data = np.concatenate([np.linspace(-5, 5, 101), [np.nan, np.inf]]).astype(np.float32)
+    (stats,) = histogram_stats([data])
+    assert (stats.numel, stats.num, stats.nan, stats.pos_inf) == (103, 101, 1, 1)
+    assert stats.counts.sum() == 101 and (stats.min, stats.max) == (-5.0, 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the NaN/inf notice, on both paths
+        with xfast.SummaryWriter(logdir) as w:
+            write_histogram_stats(w, "stats", stats, 0)
+            w.add_histogram("direct", data, 0)
+            with pytest.raises(ValueError, match="default bins"):
+                w.add_histogram("custom", data, 0, bins=10, sharded=True)
+    run = load_run(logdir)
+    assert run.Histograms("stats")[0].histogram_value == run.Histograms("direct")[0].histogram_value

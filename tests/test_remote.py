@@ -61,7 +61,7 @@ def test_memory_url_segments_match_local_run(memfs: Any, tmp_path: Any) -> None:
     local = xfast.SummaryWriter(str(tmp_path / "local"))
     remote = xfast.SummaryWriter(f"memory://{root}/run", filename_suffix=".x")
     for w in (local, remote):
-        _log(w, range(0, 3))
+        _log(w, range(3))
         w.flush()
         _log(w, range(3, 5))
         w.flush()
@@ -101,9 +101,8 @@ def test_background_upload_without_flush(memfs: Any) -> None:
     _log(w, range(3))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if fs.exists(f"{root}/bg") and fs.ls(f"{root}/bg", detail=False):
-            if len(_load(f"memory://{root}/bg").Scalars("loss")) == 3:
-                break
+        if fs.exists(f"{root}/bg") and len(_load(f"memory://{root}/bg").Scalars("loss")) == 3:
+            break
         time.sleep(0.05)
     assert len(_load(f"memory://{root}/bg").Scalars("loss")) == 3
     spool_dir = os.path.dirname(w.file_writer.path)
@@ -112,7 +111,7 @@ def test_background_upload_without_flush(memfs: Any) -> None:
 
 
 def test_failed_upload_raises_then_retries(memfs: Any, monkeypatch: Any) -> None:
-    fs, root = memfs
+    _, root = memfs
     w = xfast.SummaryWriter(f"memory://{root}/retry", flush_secs=3600)
     _log(w, range(2))
     spool = w.file_writer._spool
@@ -161,7 +160,7 @@ def test_s3_run_reads_back_in_tensorboard(s3: Any, tmp_path: Any) -> None:
     remote = xfast.SummaryWriter("s3://logs/exp/run", purge_step=0)
     local = xfast.SummaryWriter(str(tmp_path / "local"), purge_step=0)
     for w in (local, remote):
-        _log(w, range(0, 4))
+        _log(w, range(4))
         w.flush()
         _log(w, range(4, 6))
         w.close()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import posixpath
 import sys
-from typing import Any, Callable, Iterable, Optional, Union
+from collections.abc import Iterable
+from typing import Any, Callable, Optional, Union
 
 RanksSpec = Union[str, int, Iterable[int]]
 
@@ -49,7 +50,9 @@ def collective_device(dist: Any, group: Any = None) -> str:
     return "cpu" if ("gloo" in backend or "cpu" in backend or "mpi" in backend) else "cuda"
 
 
-def setup_ranks(writer: Any, log_dir: Any, ranks: RanksSpec) -> Any:
+def setup_ranks(
+    writer: Any, log_dir: Union[str, os.PathLike[str]], ranks: RanksSpec
+) -> Union[str, os.PathLike[str]]:
     """Applies the ``ranks`` option to a SummaryWriter being constructed; returns its log_dir.
 
     Outside an initialized process group nothing changes. Inside one, a rank that does not
@@ -187,7 +190,7 @@ class SilentRank:
     def _get_file_writer(self) -> Any:
         if self.file_writer is None:  # type: ignore[has-type]
             self.file_writer = _NullFileWriter(str(self.log_dir))  # type: ignore[attr-defined]
-            self.all_writers = {}
+            self.all_writers: dict[str, Any] = {}
         return self.file_writer
 
     def flush(self) -> None:

@@ -25,7 +25,7 @@ class _Completion:
     so that the caller never blocks on them (and never syncs with a device)."""
 
     def __init__(self) -> None:
-        self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
         self._pid = 0
@@ -81,7 +81,7 @@ class _Reducer:
 
 
 def _reducer(writer: Any) -> _Reducer:
-    r = writer._reducer
+    r: Optional[_Reducer] = writer._reducer
     if r is None:
         r = writer._reducer = _Reducer()
     return r

@@ -39,7 +39,7 @@ _SEGMENT_DIGITS = 8
 _LENGTH_AND_CRC = 12
 _DATA_CRC = 4
 
-_live_spools: "weakref.WeakSet[Spool]" = weakref.WeakSet()
+_live_spools: weakref.WeakSet[Spool] = weakref.WeakSet()
 
 
 def is_remote(log_dir: str) -> bool:
@@ -50,7 +50,7 @@ def is_remote(log_dir: str) -> bool:
 
 def _fsspec() -> Any:
     try:
-        import fsspec
+        import fsspec  # type: ignore[import-untyped]
     except ImportError as e:
         raise ImportError(
             "xfast: remote log directories need fsspec and the store's package "
