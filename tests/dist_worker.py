@@ -23,7 +23,8 @@ warnings.simplefilter("ignore")  # NaN/inf warnings are expected here; the test 
 def full_tensor(seed: int, n: int) -> torch.Tensor:
     """The same tensor on every rank: values over many decades, NaN, +-inf, zeros, negatives."""
     g = torch.Generator().manual_seed(seed)
-    t = torch.randn(n, generator=g) * torch.pow(10.0, torch.randint(-8, 9, (n,), generator=g).float())
+    decades = torch.randint(-8, 9, (n,), generator=g).float()
+    t = torch.randn(n, generator=g) * torch.pow(10.0, decades)
     t[::17] = 0.0
     t[3] = float("nan")
     t[5] = float("inf")
@@ -44,13 +45,15 @@ def scenario_basic(rank: int, world: int, out: str) -> None:
         w.add_scalar("loss", torch.tensor(rank + step * 0.5), step, reduce="mean")
         w.add_scalar("max", float(rank * 3 - step), step, reduce="max")
         w.add_scalar("min", np.float32(rank * 3 - step), step, reduce="min")
-        w.add_scalar_dict({"sum/a": rank + 1, "sum/b": torch.tensor([2.5 * rank])}, step, reduce="sum")
+        values = {"sum/a": rank + 1, "sum/b": torch.tensor([2.5 * rank])}
+        w.add_scalar_dict(values, step, reduce="sum")
     # Sharded plain tensors: rank k holds a contiguous, uneven slice of one tensor.
     t = full_tensor(0, 1001)
     bounds = [0, 600, 1001]
-    w.add_histogram("sharded/f32", t[bounds[rank]:bounds[rank + 1]], 1, sharded=True)
-    w.add_histogram("sharded/bf16", t.bfloat16()[bounds[rank]:bounds[rank + 1]], 1, sharded=True)
-    w.add_histogram("sharded/maxbins", t[bounds[rank]:bounds[rank + 1]], 1, sharded=True, max_bins=30)
+    mine = slice(bounds[rank], bounds[rank + 1])
+    w.add_histogram("sharded/f32", t[mine], 1, sharded=True)
+    w.add_histogram("sharded/bf16", t.bfloat16()[mine], 1, sharded=True)
+    w.add_histogram("sharded/maxbins", t[mine], 1, sharded=True, max_bins=30)
     w.add_histogram("sharded/empty_on_1", t if rank == 0 else t[:0], 1, sharded=True)
     try:
         w.add_histogram("sharded/all_empty", t[:0], 1, sharded=True)
@@ -127,13 +130,35 @@ def scenario_fsdp(rank: int, world: int, out: str) -> None:
         ref2.close()
 
 
+def scenario_cuda(rank: int, world: int, out: str) -> None:
+    # nccl (one rank per GPU): reduced CUDA scalars must not sync the host on the caller path.
+    dev = torch.device("cuda", rank)
+    torch.cuda.set_device(dev)
+    w = xfast.SummaryWriter(f"{out}/cuda")
+    w.add_scalar("warmup", torch.ones((), device=dev), 0, reduce="sum")  # communicator setup
+    w.flush()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for step in range(3):
+            loss = (torch.arange(4.0, device=dev) * step).sum()  # 6 * step
+            w.add_scalar("loss", loss, step, reduce="mean")
+            w.add_scalar_dict({"a": loss, "b": 1.5, "c": torch.tensor(2.0)}, step, reduce="max")
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    w.close()
+
+
+SCENARIOS = {"basic": scenario_basic, "fsdp": scenario_fsdp, "cuda": scenario_cuda}
+
+
 def main() -> None:
     scenario, rank, world, store, out = sys.argv[1:6]
     dist.init_process_group(
-        "gloo", init_method=f"file://{store}", rank=int(rank), world_size=int(world)
+        "nccl" if scenario == "cuda" else "gloo",
+        init_method=f"file://{store}", rank=int(rank), world_size=int(world),
     )
     try:
-        {"basic": scenario_basic, "fsdp": scenario_fsdp}[scenario](int(rank), int(world), out)
+        SCENARIOS[scenario](int(rank), int(world), out)
         dist.barrier()
     finally:
         dist.destroy_process_group()

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from conftest import event_files, load_run
 
 import xfast
@@ -156,6 +157,16 @@ def test_four_ranks_reduce_and_choose(four_ranks: str) -> None:
         run = load_run(os.path.join(four_ranks, f"r03/rank{k}"))
         assert _scalars(run, "who") == [(0, float(k))]
         assert _scalars(run, "sum") == [(0, float(k)), (1, 6.0)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (nccl)")
+def test_cuda_reduced_scalars_do_not_sync(tmp_path: Any) -> None:
+    out = _run_ranks("cuda", 1, tmp_path)
+    run = load_run(os.path.join(out, "cuda"))
+    assert _scalars(run, "loss") == [(s, 6.0 * s) for s in range(3)]
+    assert _scalars(run, "a") == [(s, 6.0 * s) for s in range(3)]
+    assert _scalars(run, "b") == [(s, 1.5) for s in range(3)]
+    assert _scalars(run, "c") == [(s, 2.0) for s in range(3)]
 
 
 # Outside a process group (this pytest process never initializes one): nothing changes.

@@ -81,7 +81,8 @@ def test_memory_url_segments_match_local_run(memfs: Any, tmp_path: Any) -> None:
         assert blob.startswith(header)
         events = _events(tmp_path / f"seg{i}", blob)
         assert events[0].file_version == "brain.Event:2" and len(events) > 1
-    joined = _events(tmp_path / "joined", b"".join([blobs[0]] + [b[len(header):] for b in blobs[1:]]))
+    rest = [b[len(header):] for b in blobs[1:]]
+    joined = _events(tmp_path / "joined", b"".join([blobs[0], *rest]))
     (local_file,) = os.listdir(tmp_path / "local")
     assert joined == _events(tmp_path / "copy", (tmp_path / "local" / local_file).read_bytes())
 

@@ -37,7 +37,7 @@ def writing_ranks(ranks: RanksSpec, world_size: int) -> frozenset[int]:
     chosen = [ranks] if isinstance(ranks, int) else list(ranks)
     for r in chosen:
         if not isinstance(r, int) or isinstance(r, bool) or not 0 <= r < world_size:
-            raise ValueError(f"ranks: {r!r} is not a rank of this process group (size {world_size})")
+            raise ValueError(f"ranks: {r!r} is not a rank of this process group (of {world_size})")
     if not chosen:
         raise ValueError("ranks must name at least one rank")
     return frozenset(chosen)
@@ -148,8 +148,9 @@ class SilentRank:
         if reduce is not None:
             from xfast import _reduce
 
+            values = {tag: scalar_value}
             _reduce.reduce_scalars(
-                self, {tag: scalar_value}, global_step, walltime, new_style, double_precision, reduce
+                self, values, global_step, walltime, new_style, double_precision, reduce
             )
 
     def add_scalar_dict(
@@ -213,7 +214,7 @@ def silent_class(cls: type) -> type:
     if silent is None:
         ns: dict[str, Any] = {"__doc__": cls.__doc__, "__module__": cls.__module__}
         for name in dir(cls):
-            if name.startswith("add_") and name not in COLLECTIVE_METHODS and name not in SilentRank.__dict__:
+            if name.startswith("add_") and name not in COLLECTIVE_METHODS:
                 ns[name] = _noop
         silent = _silent_classes[cls] = type(cls.__name__, (SilentRank, cls), ns)
     return silent

@@ -59,9 +59,9 @@ class _Completion:
             if isinstance(item, threading.Event):
                 item.set()
                 continue
-            work, tensor, finish, errors = item
+            wait, tensor, finish, errors = item
             try:
-                work.wait()  # releases the GIL
+                wait()  # Work.wait or Event.synchronize: both release the GIL
                 values = tensor.tolist()  # a device tensor syncs here, on this thread only
                 if finish is not None:
                     finish(values)
@@ -126,7 +126,9 @@ def _pack(torch: Any, values: list[Any], device: str) -> Any:
     for v in values:
         if is_tensor(v) and v.device == cuda:
             if v.numel() != 1:
-                raise ValueError(f"scalar_value must hold exactly one element, got shape {tuple(v.shape)}")
+                raise ValueError(
+                    f"scalar_value must hold exactly one element, got shape {tuple(v.shape)}"
+                )
             parts.append(v.detach().reshape(()).to(torch.float64))
         else:
             # torch.full is a fill kernel: unlike a copy from pageable memory it does not wait.
@@ -161,6 +163,9 @@ def reduce_scalars(
         return
     tensor = _pack(torch, list(tag_scalar_dict.values()), _dist.collective_device(dist))
     work = dist.all_reduce(tensor, op=getattr(dist.ReduceOp, _COLLECTIVE_OP[reduce]), async_op=True)
+    wait, result = work.wait, tensor
+    if tensor.is_cuda and "nccl" in str(dist.get_backend()).lower():
+        wait, result = _copy_out_after(torch, work, tensor)
     finish: Optional[Callable[[list[float]], None]] = None
     if not isinstance(writer, _dist.SilentRank):
         fw = writer._get_file_writer()
@@ -173,4 +178,21 @@ def reduce_scalars(
             for tid, v in zip(tids, values):
                 engine.add_scalar(tid, v / divisor, step, wall, style)
 
-    _completion.submit((work, tensor, finish, _reducer(writer).errors))
+    _completion.submit((wait, result, finish, _reducer(writer).errors))
+
+
+def _copy_out_after(torch: Any, work: Any, tensor: Any) -> tuple[Callable[[], None], Any]:
+    """For nccl: queues the result's copy to pinned host memory behind the collective, all
+    without blocking the host, and returns (what the completion thread waits on, the copy).
+
+    nccl's Work.wait only makes the current stream wait for the collective. Reading the
+    device tensor from the completion thread instead would be a stream sync there (and one
+    that torch.cuda.set_sync_debug_mode reports, since that mode is process-wide).
+    """
+    with torch.cuda.device(tensor.device):
+        work.wait()
+        host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
+        host.copy_(tensor, non_blocking=True)
+        done = torch.cuda.Event()
+        done.record()
+    return done.synchronize, host

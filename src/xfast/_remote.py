@@ -69,7 +69,9 @@ class Spool:
         interval_s: Seconds between background uploads (the writer's ``flush_secs``).
     """
 
-    def __init__(self, log_dir: str, file_name: str, filename_suffix: str, interval_s: float) -> None:
+    def __init__(
+        self, log_dir: str, file_name: str, filename_suffix: str, interval_s: float
+    ) -> None:
         fs, root = _fsspec().core.url_to_fs(log_dir)
         try:
             fs.makedirs(root, exist_ok=True)
@@ -179,7 +181,10 @@ def _ship_at_exit() -> None:
         try:
             spool.ship()
         except OSError as e:
-            warnings.warn(f"{e} (at exit; the spool is kept in {spool.local_path})", RuntimeWarning)
+            warnings.warn(
+                f"{e} (at exit; the spool is kept in {spool.local_path})", RuntimeWarning,
+                stacklevel=1,
+            )
 
 
 atexit.register(_ship_at_exit)

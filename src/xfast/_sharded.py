@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Histograms of sharded tensors: per-shard counts over the fixed default edges, summed over ranks."""
+"""Histograms of sharded tensors: per-shard counts over the fixed default edges, summed."""
 
 from __future__ import annotations
 
