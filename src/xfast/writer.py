@@ -14,7 +14,7 @@ import numpy as np
 
 from xfast import _core
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
-from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter
+from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
 
 _STYLE_SIMPLE = 0
 _STYLE_TENSOR_FLOAT = 1
@@ -86,6 +86,7 @@ class SummaryWriter:
         self._on_full = on_full
         self.file_writer: Optional[FileWriter] = None
         self.all_writers: Optional[dict[str, FileWriter]] = None
+        self._closed_file_stats: dict[str, int] = {}
         self._nonfinite_values = 0
         self._histograms_skipped = 0
         self._warned_tags: set[str] = set()
@@ -117,9 +118,10 @@ class SummaryWriter:
             self.purge_step = None
         return self.file_writer
 
-    def get_logdir(self) -> str:
-        """Returns the directory where event files will be written."""
-        return str(self.log_dir)
+    def get_logdir(self) -> Union[str, os.PathLike[str]]:
+        """Returns the directory where event files will be written (``log_dir`` as given, e.g.
+        a ``pathlib.Path``, as torch does)."""
+        return self.log_dir
 
     def add_scalar(
         self,
@@ -374,7 +376,6 @@ class SummaryWriter:
         if self.all_writers is None:
             return
         writers = list(self.all_writers.values())
-        self._closed_stats = self.stats()
         self.file_writer = self.all_writers = None
         errors = []
         for writer in writers:
@@ -382,6 +383,7 @@ class SummaryWriter:
                 writer.close()
             except OSError as e:  # close every file before reporting
                 errors.append(e)
+            self._closed_file_stats = _merge_stats(self._closed_file_stats, writer.stats())
         if errors:
             raise errors[0]
 
@@ -389,10 +391,9 @@ class SummaryWriter:
         """(xfast) Counters over all of this writer's event files: events_written,
         bytes_written, dropped, lost, high_water, capacity, plus nonfinite_values and
         histograms_skipped."""
-        out: dict[str, int] = {}
+        out = dict(self._closed_file_stats)
         for writer in (self.all_writers or {}).values():
-            for k, v in writer.stats().items():
-                out[k] = max(out.get(k, 0), v) if k in ("high_water", "capacity") else out.get(k, 0) + v
+            out = _merge_stats(out, writer.stats())
         out["nonfinite_values"] = self._nonfinite_values
         out["histograms_skipped"] = self._histograms_skipped
         return out
