@@ -34,7 +34,8 @@ def same_width_uids(monkeypatch: pytest.MonkeyPatch) -> None:
     with uid 10 sorts (and is read) before uid 9 when both are made in the same second. Start
     both counters at 1000 so that files of one test always sort in creation order."""
     monkeypatch.setattr(xfast.file_writer, "_uid", itertools.count(1000))
-    monkeypatch.setattr(tb_event_file_writer, "_global_uid", tb_event_file_writer.AtomicCounter(1000))
+    monkeypatch.setattr(tb_event_file_writer, "_global_uid",
+                        tb_event_file_writer.AtomicCounter(1000))
 
 
 # --- comparison helpers -------------------------------------------------------------------------
@@ -56,7 +57,8 @@ def _canon(x: Any) -> Any:
 def _sums_close(a: Any, b: Any) -> None:
     """Histogram sums to 1e-12 relative: sum against sqrt(num * sum_squares), which bounds
     sum |x| (so cancellation cannot blow the error up), sum_squares against itself."""
-    scales = {"sum": math.sqrt(max(a.num, 1.0) * abs(a.sum_squares)), "sum_squares": abs(a.sum_squares)}
+    scales = {"sum": math.sqrt(max(a.num, 1.0) * abs(a.sum_squares)),
+              "sum_squares": abs(a.sum_squares)}
     for field, scale in scales.items():
         x, y = getattr(a, field), getattr(b, field)
         assert _canon(x) == _canon(y) or abs(x - y) <= 1e-12 * scale, (field, x, y)
@@ -237,7 +239,8 @@ def test_add_scalars_layout(tmp_path: Any) -> None:
 # --- text ---------------------------------------------------------------------------------------
 
 def test_text(tmp_path: Any) -> None:
-    texts = ["hello", "", "ünïcødé 损失 🚀", "# Title\n\n**bold** _it_ `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+    texts = ["hello", "", "ünïcødé 损失 🚀",
+             "# Title\n\n**bold** _it_ `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |",
              "<script>alert(1)</script>", "x" * 100000]
     def script(cls: Any, d: str) -> None:
         w = cls(d)
@@ -317,7 +320,8 @@ def test_histogram_raw(tmp_path: Any) -> None:
                             np.arange(10) * 2, 1)
         w.add_histogram_raw("r", 0.5, 2.5, 3, 4.5, 7.75, torch.tensor([1.0, 2.0, 2.5]),
                             torch.tensor([1, 1, 1]), 2)
-        w.add_histogram_raw("odd", 5, -5, 0, 0, 0, [3.0, 1.0], [0.5, 0.25], 3)  # unchecked, as in torch
+        # Unchecked, as in torch: min > max, unsorted limits, fractional counts.
+        w.add_histogram_raw("odd", 5, -5, 0, 0, 0, [3.0, 1.0], [0.5, 0.25], 3)
         w.close()
     run_both(tmp_path, script)
 
@@ -344,6 +348,10 @@ def test_purge_step(tmp_path: Any) -> None:
     acc = load_run(xdir)
     assert [(e.step, e.value) for e in acc.Scalars("loss")] == \
         [(s, float(s)) for s in range(5)] + [(5, 105.0)] + [(s, 200.0 + s) for s in range(6, 9)]
+    # compat-spec §5.6: the plugin loader ignores the first START, so step 5 is there twice.
+    tensors = _load_plugin_accumulator(xdir).Tensors("loss")
+    assert [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in tensors] == \
+        [(s, float(s)) for s in range(6)] + [(5, 105.0)] + [(s, 200.0 + s) for s in range(6, 9)]
     files = event_files(xdir)
     assert len(files) == 3
     purge = read_events(files[1])[1:3]
@@ -364,8 +372,8 @@ def test_raw_protos_through_file_writer(tmp_path: Any) -> None:
         fw.add_summary(tsummary.text("note", "from a proto"), global_step=2, walltime=98.0)
         fw.add_summary(tsummary.scalar("raw", 3.0, new_style=True), 7)
         fw.add_event(event_pb2.Event(summary=tsummary.scalar("ev", 4.0)), step=4, walltime=99.0)
-        fw.add_event(event_pb2.Event(summary=tsummary.histogram_raw("hr", 0, 1, 1, 1, 1, [1.0], [1])),
-                     step=1.9)
+        raw = tsummary.histogram_raw("hr", 0, 1, 1, 1, 1, [1.0], [1])
+        fw.add_event(event_pb2.Event(summary=raw), step=1.9)
         w.file_writer.add_summary(tsummary.scalar("via_attr", 1.0), 3)
         w.close()
     run_both(tmp_path, script)

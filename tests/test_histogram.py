@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,14 +50,14 @@ def _native(arr: np.ndarray, code: int, abs_sum: float) -> dict[str, Any]:
     return par
 
 
-def _finish(counts: np.ndarray, limits: Any, max_bins: Optional[int] = None) -> Any:
+def _finish(counts: np.ndarray, limits: Any, max_bins: int | None = None) -> Any:
     return T.finish_histogram(np.asarray(counts, dtype=np.float64),
                               np.asarray(limits, dtype=np.float64), max_bins)
 
 
 @np.errstate(over="ignore")  # 1e300**2 overflows to inf in numpy and torch as in the kernel
 def check_against_reference(arr: np.ndarray, code: int, ref: np.ndarray,
-                            max_bins: Optional[int] = None) -> dict[str, Any]:
+                            max_bins: int | None = None) -> dict[str, Any]:
     """The kernel over (arr, code) equals np.histogram + torch's make_histogram over ref (the
     same values in float64); moments cover the finite values only."""
     finite = ref[np.isfinite(ref)]
@@ -87,7 +87,7 @@ def check_against_reference(arr: np.ndarray, code: int, ref: np.ndarray,
     return res
 
 
-def check_tensor_against_torch(t: torch.Tensor, max_bins: Optional[int] = None) -> None:
+def check_tensor_against_torch(t: torch.Tensor, max_bins: int | None = None) -> None:
     """A finite tensor through xfast's buffer conversion + kernel equals torch's own
     summary.histogram over the same tensor, field by field."""
     arr, code = histogram_buffer(t)
@@ -324,8 +324,8 @@ def _values_for_counts(counts: list[int], edges: list[float]) -> np.ndarray:
     ([1, 2, 3], 5, None),
     ([0, 1, 0], None, None),
 ])
-def test_max_bins_grouping_small(counts: list[int], max_bins: Optional[int],
-                                 n_out: Optional[int]) -> None:
+def test_max_bins_grouping_small(counts: list[int], max_bins: int | None,
+                                 n_out: int | None) -> None:
     edges = [float(i) for i in range(len(counts) + 1)]
     h = tsummary.make_histogram(_values_for_counts(counts, edges), edges, max_bins)
     limits, bucket = _finish(np.array(counts), edges, max_bins)
@@ -397,7 +397,7 @@ CUSTOM_BINS = ["auto", "fd", "sturges", "sqrt", 1, 10, 64, [-3.0, -1.0, 0.0, 0.5
 
 @pytest.mark.parametrize("bins", CUSTOM_BINS, ids=lambda b: str(b)[:16])
 @pytest.mark.parametrize("max_bins", [None, 3])
-def test_writer_numpy_bins_match_torch(logdir: str, bins: Any, max_bins: Optional[int]) -> None:
+def test_writer_numpy_bins_match_torch(logdir: str, bins: Any, max_bins: int | None) -> None:
     rng = np.random.default_rng(9)
     vals = rng.standard_normal(500) * 2
     t = torch.from_numpy(vals.astype(np.float32))

@@ -5,7 +5,6 @@ API serves the same data for xfast's run as for torch's run written by the same 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -13,7 +12,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Iterator
+from collections.abc import Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -98,7 +98,7 @@ class Server:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.2)
-        pytest.fail(f"tensorboard did not serve the data in {SERVER_TIMEOUT_S} s:\n{self.log_tail()}")
+        pytest.fail(f"tensorboard served no data in {SERVER_TIMEOUT_S} s:\n{self.log_tail()}")
 
     def log_tail(self) -> str:
         with open(self.log_path, "rb") as f:

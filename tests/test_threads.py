@@ -23,13 +23,13 @@ SEQ_BASE = 100_000  # value = thread * SEQ_BASE + seq: exact in float32 (< 2**24
 def _run_threads(n: int, body: Callable[[int], None]) -> None:
     """Starts n threads together (a barrier), joins them, and re-raises the first failure."""
     barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def run(k: int) -> None:
         try:
             barrier.wait()
             body(k)
-        except BaseException as e:  # reported in the main thread
+        except Exception as e:  # reported in the main thread
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
@@ -98,7 +98,8 @@ def test_threads_mixed_event_kinds(logdir: str) -> None:
     acc = load_run(logdir)
     _check_shared_tag([e.value for e in acc.Scalars("shared")], 4, rounds)
     for k in range(4):
-        texts = [e.tensor_proto.string_val[0].decode() for e in acc.Tensors(f"text/{k}/text_summary")]
+        texts = [e.tensor_proto.string_val[0].decode()
+                 for e in acc.Tensors(f"text/{k}/text_summary")]
         assert texts == [f"{k}:{seq}" for seq in range(rounds)]
         hists = acc.Histograms(f"hist/{k}")
         assert [e.step for e in hists] == list(range(rounds))

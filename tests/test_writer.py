@@ -39,8 +39,8 @@ def test_file_name_pattern_and_uids(tmp_path: Any) -> None:
     w.add_scalar("x", 1.0, 0)  # a new file after close
     w.close()
     t1 = int(time.time())
-    pattern = re.compile(r"events\.out\.tfevents\.(\d{10})\.%s\.%d\.(\d+)\.sfx" % (
-        re.escape(socket.gethostname()), os.getpid()))
+    host = re.escape(socket.gethostname())
+    pattern = re.compile(rf"events\.out\.tfevents\.(\d{{10}})\.{host}\.{os.getpid()}\.(\d+)\.sfx")
     paths = _all_event_files(str(tmp_path))
     assert len(paths) == 4
     uid_of = {}
@@ -66,8 +66,8 @@ def test_default_log_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None
             t1 = datetime.now()
             w.close()
             log_dir = w.log_dir
-            m = re.fullmatch(r"runs/([A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2})_%s%s" % (
-                host, re.escape(suffix)), log_dir)
+            stamp_re = r"([A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2})"  # %b%d_%H-%M-%S
+            m = re.fullmatch(rf"runs/{stamp_re}_{host}{re.escape(suffix)}", log_dir)
             assert m, (cls, log_dir)
             stamp = datetime.strptime(m.group(1), "%b%d_%H-%M-%S").replace(year=t0.year)
             assert t0 <= stamp <= t1, (stamp, t0, t1)
