@@ -4,7 +4,6 @@ read back by TensorBoard's two loaders and by a strict raw reader, compared valu
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from typing import Any, Callable
@@ -14,28 +13,18 @@ import pytest
 import torch
 import torch.utils.tensorboard
 from conftest import event_files, load_run
+from record_reader import read_events, split_records
 from tensorboard.backend.event_processing import plugin_event_accumulator as pea
 from tensorboard.compat.proto import event_pb2
-from tensorboard.summary.writer import event_file_writer as tb_event_file_writer
 from tensorboard.util import tensor_util
-from tfrecord import read_events, split_records
 from torch.utils.tensorboard import summary as tsummary
 
 import xfast
-import xfast.file_writer
 
 TorchWriter = torch.utils.tensorboard.SummaryWriter
 Script = Callable[[Any, str], None]  # (SummaryWriter class, logdir) -> None
 
-
-@pytest.fixture(autouse=True)
-def same_width_uids(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both libraries name files ...<pid>.<uid> with an unpadded process-wide uid, so a file
-    with uid 10 sorts (and is read) before uid 9 when both are made in the same second. Start
-    both counters at 1000 so that files of one test always sort in creation order."""
-    monkeypatch.setattr(xfast.file_writer, "_uid", itertools.count(1000))
-    monkeypatch.setattr(tb_event_file_writer, "_global_uid",
-                        tb_event_file_writer.AtomicCounter(1000))
+pytestmark = pytest.mark.usefixtures("same_width_uids")
 
 
 # --- comparison helpers -------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from record_reader import masked_crc, unframe_one
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.compat.proto.histogram_pb2 import HistogramProto
-from tfrecord import masked_crc, unframe_one
 from torch.utils.tensorboard import summary as tsummary
 
 from xfast import _core

@@ -12,7 +12,7 @@ import sys
 import crc32c as crc32c_pkg
 import google_crc32c
 import pytest
-from tfrecord import FOOTER_SIZE, HEADER_SIZE, masked_crc, split_records
+from record_reader import FOOTER_SIZE, HEADER_SIZE, masked_crc, split_records
 
 from xfast import _core
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 from conftest import event_files, load_run
-from tfrecord import read_events
+from record_reader import read_events
 
 import xfast
 from xfast import _core

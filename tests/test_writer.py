@@ -16,13 +16,15 @@ import pytest
 import torch
 import torch.utils.tensorboard
 from conftest import event_files, load_run
+from record_reader import read_events
 from tensorboard.compat.proto import event_pb2
-from tfrecord import read_events
 from torch.utils.tensorboard import summary as tsummary
 
 import xfast
 
 TorchWriter = torch.utils.tensorboard.SummaryWriter
+
+pytestmark = pytest.mark.usefixtures("same_width_uids")
 
 
 def _all_event_files(logdir: str) -> list[str]:
