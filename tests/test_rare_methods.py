@@ -15,7 +15,6 @@ from conftest import event_files, load_run
 from google.protobuf import text_format
 from tensorboard.backend.event_processing import event_file_loader
 from tensorboard.backend.event_processing import plugin_event_accumulator as pea
-from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.graph_pb2 import GraphDef
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2 as hparams_pb2
@@ -243,6 +242,13 @@ def test_hparams_in_this_run(tmp_path: Any) -> None:
     assert [m.name.tag for m in experiment.metric_infos] == ["val/acc", "hp/metric"]
     assert [e.step for e in acc.Tensors("val/acc")] == [0, 1, 2]
     assert len(acc.Tensors("hp/metric")) == 1
+
+
+def test_hparams_in_this_run_twice_warns(tmp_path: Any) -> None:
+    with xfast.SummaryWriter(str(tmp_path)) as w:
+        w.add_hparams({"lr": 0.1}, {}, run_name=".")
+        with pytest.warns(RuntimeWarning, match="first set"):
+            w.add_hparams({"lr": 0.2}, {}, run_name=".")
 
 
 def test_hparams_tensorboardx_spellings(tmp_path: Any) -> None:

@@ -317,7 +317,7 @@ class _Parser:
     descriptor protos. Type names are resolved afterwards, once every schema is read."""
 
     def __init__(self, source: str) -> None:
-        self._tokens = _TOKEN.findall(re.sub(r"//[^\n]*", "", source))
+        self._tokens: list[str] = _TOKEN.findall(re.sub(r"//[^\n]*", "", source))
         self._pos = 0
         # (field, scope it was declared in, type name as written)
         self.unresolved: list[tuple[Any, str, str]] = []
