@@ -396,6 +396,8 @@ def test_add_embedding_rejects_bad_input(tmp_path: Any) -> None:
             w.add_embedding(torch.randn(3, 2), metadata=["a"])
         with pytest.raises(ValueError, match="label_img"):
             w.add_embedding(torch.randn(3, 2), label_img=torch.rand(2, 3, 4, 4))
+        with pytest.raises(ValueError, match="do not fit"):  # torch fails too (numpy broadcast)
+            w.add_embedding(torch.randn(3, 2), label_img=torch.rand(3, 3, 10, 2))
         with pytest.raises(ValueError, match="metadata_header"):
             w.add_embedding(torch.randn(2, 2), metadata=[[1], [2]], metadata_header=["a", "b"])
 
