@@ -259,6 +259,13 @@ def test_hparams_tensorboardx_spellings(tmp_path: Any) -> None:
         "by_keyword", "positional"]
 
 
+def test_hparams_takes_numpy_numbers() -> None:
+    _, start, _ = xfast_summary.hparams({"n": np.int64(3), "x": np.float32(0.5), "b": np.bool_(True)}, {})
+    content = hparams_pb2.HParamsPluginData.FromString(start.value[0].metadata.plugin_data.content)
+    assert {k: v.number_value for k, v in content.session_start_info.hparams.items()} == {
+        "n": 3.0, "x": 0.5, "b": 1.0}
+
+
 def test_hparams_rejects_bad_input(tmp_path: Any) -> None:
     with xfast.SummaryWriter(str(tmp_path)) as w:
         with pytest.raises(TypeError):

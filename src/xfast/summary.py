@@ -532,6 +532,10 @@ def hparams(
 
     As in torch, a bool is checked as a number first, so it is stored as 1.0 or 0.0 with type
     DATA_TYPE_FLOAT64.
+
+    Differences from torch:
+        numpy numbers (``np.int64(3)``, ``np.float32(0.1)``, ``np.bool_``) are taken as numbers;
+        torch raises ValueError for them.
     """
     if not isinstance(hparam_dict, dict):
         raise TypeError("parameter: hparam_dict should be a dictionary, nothing logged.")
@@ -556,8 +560,8 @@ def hparams(
         if v is None:
             continue
         # The order matters: torch tests (int, float) first, so bools land there.
-        if isinstance(v, (int, float)):
-            start.hparams[k].number_value = v
+        if isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
+            start.hparams[k].number_value = float(v)
             kind, field = "DATA_TYPE_FLOAT64", "number_value"
         elif isinstance(v, str):
             start.hparams[k].string_value = v
