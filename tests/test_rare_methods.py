@@ -254,9 +254,10 @@ def test_hparams_in_this_run_twice_warns(tmp_path: Any) -> None:
 def test_hparams_tensorboardx_spellings(tmp_path: Any) -> None:
     with xfast.SummaryWriter(str(tmp_path)) as w:
         w.add_hparams({"a": 1}, {"m": 2.0}, name="by_keyword")
-        w.add_hparams({"a": 1}, {"m": 2.0}, "positional")
+        w.add_hparams({"a": 1}, {"m": 2.0}, "positional", 7)
     assert sorted(p for p in os.listdir(tmp_path) if os.path.isdir(tmp_path / p)) == [
         "by_keyword", "positional"]
+    assert [e.step for e in _events(str(tmp_path / "positional"))] == [7, 7, 7, 7]
 
 
 def test_hparams_takes_numpy_numbers() -> None:

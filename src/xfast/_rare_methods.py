@@ -320,14 +320,18 @@ class _RareEventsMixin:
         """
         if type(hparam_dict) is not dict or type(metric_dict) is not dict:
             raise TypeError("hparam_dict and metric_dict should be dictionary.")
-        if isinstance(hparam_domain_discrete, str) and run_name is None:
-            # tensorboardX's third positional parameter is the run's name.
+        if isinstance(hparam_domain_discrete, str) and not isinstance(run_name, str):
+            # A tensorboardX call, add_hparams(hparam_dict, metric_dict, name, global_step):
+            # its 3rd and 4th positional parameters are the run's name and the step.
+            if run_name is not None and global_step is None:
+                global_step = run_name
             hparam_domain_discrete, run_name = None, hparam_domain_discrete
         run_name = run_name or name
         in_this_run = run_name in (THIS_RUN, "./")
-        declared = {k: v for k, v in metric_dict.items() if not (in_this_run and v is None)}
         summaries = summary.hparams(hparam_dict, metric_dict, hparam_domain_discrete)
-        metrics = [summary.scalar(k, v) for k, v in declared.items()]
+        metrics = [
+            summary.scalar(k, v) for k, v in metric_dict.items() if not (in_this_run and v is None)
+        ]
         if in_this_run:
             if self._hparams_in_run:
                 warnings.warn(
