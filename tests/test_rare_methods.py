@@ -359,6 +359,15 @@ def test_add_onnx_graph(tmp_path: Any) -> None:
     assert _events(str(tmp_path / "x2")) == _events(x_dir)
 
 
+def test_add_onnx_graph_without_onnx(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # import onnx now fails
+    with xfast.SummaryWriter(str(tmp_path)) as w:
+        with pytest.raises(ImportError, match="pip install onnx"):
+            w.add_onnx_graph(str(tmp_path / "m.onnx"))
+        with pytest.raises(TypeError, match="model file"):
+            w.add_onnx_graph()
+
+
 def _read_tree(root: str) -> dict[str, bytes]:
     out = {}
     for path in glob.glob(os.path.join(root, "**", "*"), recursive=True):

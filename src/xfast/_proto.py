@@ -438,7 +438,7 @@ def _resolve(field: Any, scope: str, type_name: str, declared: dict[str, int]) -
 def _build_pool() -> descriptor_pool.DescriptorPool:
     pool = descriptor_pool.DescriptorPool()
     pool.AddSerializedFile(struct_pb2.DESCRIPTOR.serialized_pb)
-    declared = {
+    declared: dict[str, int] = {
         f"google.protobuf.{name}": _FDP.TYPE_MESSAGE
         for name in struct_pb2.DESCRIPTOR.message_types_by_name
     }
@@ -470,7 +470,7 @@ _POOL = _build_pool()
 if hasattr(message_factory, "GetMessageClass"):
     _get_class = message_factory.GetMessageClass
 else:  # protobuf releases before GetMessageClass (4.21.x)
-    _get_class = message_factory.MessageFactory(_POOL).GetPrototype
+    _get_class = message_factory.MessageFactory(_POOL).GetPrototype  # type: ignore[attr-defined]
 
 
 def message_class(full_name: str) -> Any:
