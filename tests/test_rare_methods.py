@@ -103,6 +103,13 @@ def test_add_tensor(tmp_path: Any, dtype: torch.dtype) -> None:
     assert acc.SummaryMetadata("t").plugin_data.plugin_name == "tensor"
 
 
+def test_tensor_proto_of_lazy_views() -> None:
+    z = torch.tensor([1 + 2j, 3 - 1j])
+    for view, expected in ((z.conj(), [1.0, -2.0, 3.0, 1.0]), (z.conj().imag, [-2.0, 1.0])):
+        proto = xfast_summary.tensor_proto("t", view).value[0].tensor
+        assert list(proto.scomplex_val or proto.float_val) == expected
+
+
 def test_add_tensor_rejects_bad_input(tmp_path: Any) -> None:
     with xfast.SummaryWriter(str(tmp_path)) as w:
         with pytest.raises(TypeError):

@@ -181,7 +181,9 @@ def tensor_proto(tag: str, tensor: Any) -> Any:
         raise ValueError(f"{tag} has unsupported tensor dtype {tensor.dtype}")
     dtype, field, values = spec
     proto = _proto.TensorProto(dtype=_proto.DataType.Value(dtype), tensor_shape=_shape(tensor.shape))
-    getattr(proto, field).extend(values(tensor.detach().cpu().contiguous()).tolist())
+    # Lazily conjugated or negated views (x.conj(), x.conj().imag) are materialised first.
+    data = tensor.detach().cpu().resolve_conj().resolve_neg().contiguous()
+    getattr(proto, field).extend(values(data).tolist())
     return Summary(
         value=[Summary.Value(tag=tag, metadata=_plugin_metadata("tensor"), tensor=proto)]
     )
