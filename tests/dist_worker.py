@@ -42,6 +42,9 @@ def scenario_basic(rank: int, world: int, out: str) -> None:
         if rank == 1:
             w.add_text("only_rank1", "text", step)
             w.add_histogram("local_hist", torch.randn(100), step)
+            # Methods that create runs or files of their own create nothing here either.
+            w.add_hparams({"lr": 0.1}, {"hp/metric": 1.0})
+            w.add_embedding(torch.randn(5, 3), global_step=step)
         w.add_scalar("loss", torch.tensor(rank + step * 0.5), step, reduce="mean")
         w.add_scalar("max", float(rank * 3 - step), step, reduce="max")
         w.add_scalar("min", np.float32(rank * 3 - step), step, reduce="min")

@@ -93,6 +93,8 @@ def _assert_same_histograms(run: Any, ref: Any, tags: list[str]) -> None:
 
 def test_only_chosen_ranks_write(two_ranks: str) -> None:
     assert _runs(two_ranks) == ["all/rank0", "all/rank1", "default", "one", "ref"]
+    for d, _, files in os.walk(two_ranks):
+        assert all("tfevents" in f for f in files), (d, files)  # no projector files either
     # One file per run: the non-writing rank created none.
     for run in ("default", "one", "ref"):
         assert len(event_files(os.path.join(two_ranks, run))) == 1

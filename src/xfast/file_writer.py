@@ -199,11 +199,12 @@ class FileWriter:
         self._engine = None
         if isinstance(engine, _ReopenOnUse):
             return  # a forked child that never logged: it has no file of its own
-        self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
         spool, self._spool = self._spool, None
         try:
             engine.close()
         finally:
+            # Read after close(), which drains the ring: the totals include what was queued.
+            self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
             if spool is not None:
                 spool.close()
 
@@ -249,6 +250,7 @@ class _ReopenOnUse:
 
 
 def _merge_stats(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    """Counters of two sets of files together: high_water and capacity are maxima, the rest sums."""
     out = dict(a)
     for k, v in b.items():
         if k in ("high_water", "capacity"):

@@ -14,7 +14,8 @@ import numpy as np
 
 from xfast import _core, _dist, _reduce, _sharded
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
-from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter
+from xfast._rare_methods import _RareEventsMixin
+from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
 
 _STYLE_SIMPLE = 0
 _STYLE_TENSOR_FLOAT = 1
@@ -26,7 +27,7 @@ def _default_bins() -> list[float]:
     return [float(x) for x in _core.default_edges()]
 
 
-class SummaryWriter:
+class SummaryWriter(_RareEventsMixin):
     """Writes entries directly to event files in the log_dir to be consumed by TensorBoard.
 
     A drop-in replacement for ``torch.utils.tensorboard.SummaryWriter``: same constructor, same
@@ -91,6 +92,7 @@ class SummaryWriter:
         self._on_full = on_full
         self.file_writer: Optional[FileWriter] = None
         self.all_writers: Optional[dict[str, FileWriter]] = None
+        self._closed_file_stats: dict[str, int] = {}
         self._nonfinite_values = 0
         self._histograms_skipped = 0
         self._warned_tags: set[str] = set()
@@ -122,9 +124,10 @@ class SummaryWriter:
             self.purge_step = None
         return self.file_writer
 
-    def get_logdir(self) -> str:
-        """Returns the directory where event files will be written."""
-        return str(self.log_dir)
+    def get_logdir(self) -> Union[str, os.PathLike[str]]:
+        """Returns the directory where event files will be written (``log_dir`` as given, e.g.
+        a ``pathlib.Path``, as torch does)."""
+        return self.log_dir
 
     def add_scalar(
         self,
@@ -434,7 +437,6 @@ class SummaryWriter:
                 raise failed_reduction
             return
         writers = list(self.all_writers.values())
-        self._closed_stats = self.stats()
         self.file_writer = self.all_writers = None
         errors = []
         for writer in writers:
@@ -442,6 +444,7 @@ class SummaryWriter:
                 writer.close()
             except OSError as e:  # close every file before reporting
                 errors.append(e)
+            self._closed_file_stats = _merge_stats(self._closed_file_stats, writer.stats())
         if errors:
             raise errors[0]
         if failed_reduction is not None:
@@ -451,10 +454,9 @@ class SummaryWriter:
         """(xfast) Counters over all of this writer's event files: events_written,
         bytes_written, dropped, lost, high_water, capacity, plus nonfinite_values and
         histograms_skipped."""
-        out: dict[str, int] = {}
+        out = dict(self._closed_file_stats)
         for writer in (self.all_writers or {}).values():
-            for k, v in writer.stats().items():
-                out[k] = max(out.get(k, 0), v) if k in ("high_water", "capacity") else out.get(k, 0) + v
+            out = _merge_stats(out, writer.stats())
         out["nonfinite_values"] = self._nonfinite_values
         out["histograms_skipped"] = self._histograms_skipped
         return out
