@@ -14,6 +14,7 @@ import numpy as np
 
 from xfast import _core
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
+from xfast._media_methods import _MediaMixin
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter
 
 _STYLE_SIMPLE = 0
@@ -26,7 +27,7 @@ def _default_bins() -> list[float]:
     return [float(x) for x in _core.default_edges()]
 
 
-class SummaryWriter:
+class SummaryWriter(_MediaMixin):
     """Writes entries directly to event files in the log_dir to be consumed by TensorBoard.
 
     A drop-in replacement for ``torch.utils.tensorboard.SummaryWriter``: same constructor, same
@@ -364,19 +365,23 @@ class SummaryWriter:
         Returns once everything logged before the call is written to the OS, for every run
         this writer owns (a barrier, like torch's).
         """
-        if self.all_writers is None:
-            return
-        for writer in self.all_writers.values():
+        media_error = self._drain_media()
+        for writer in (self.all_writers or {}).values():
             writer.flush()
+        if media_error is not None:
+            raise media_error
 
     def close(self) -> None:
         """Flushes and closes every event file. Logging afterwards opens a new file."""
+        media_error = self._drain_media()
         if self.all_writers is None:
+            if media_error is not None:
+                raise media_error
             return
         writers = list(self.all_writers.values())
         self._closed_stats = self.stats()
         self.file_writer = self.all_writers = None
-        errors = []
+        errors: list[Exception] = [media_error] if media_error is not None else []
         for writer in writers:
             try:
                 writer.close()
