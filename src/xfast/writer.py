@@ -15,6 +15,7 @@ import numpy as np
 from xfast import _core
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
 from xfast._media_methods import _MediaMixin
+from xfast._rare_methods import _RareEventsMixin
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter
 
 _STYLE_SIMPLE = 0
@@ -27,7 +28,7 @@ def _default_bins() -> list[float]:
     return [float(x) for x in _core.default_edges()]
 
 
-class SummaryWriter(_MediaMixin):
+class SummaryWriter(_MediaMixin, _RareEventsMixin):
     """Writes entries directly to event files in the log_dir to be consumed by TensorBoard.
 
     A drop-in replacement for ``torch.utils.tensorboard.SummaryWriter``: same constructor, same
