@@ -11,6 +11,7 @@ and matplotlib. Prints the PNG paths, one per dashboard.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -34,11 +35,16 @@ DASHBOARDS = (
     ("distributions", "distributions"),
     ("audio", "audio"),
     ("text", "text"),
+    ("pr_curves", "pr_curves"),
+    ("custom_scalars", "custom_scalars"),
+    ("hparams", "hparams"),
+    ("graphs", "graphs"),
+    ("mesh", "mesh"),
 )
 
 
 def log_everything(logdir: str) -> None:
-    """One run that uses each SummaryWriter method the writer offers."""
+    """One run (plus its add_scalars and add_hparams sub-runs) using every SummaryWriter method."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,19 +72,38 @@ def log_everything(logdir: str) -> None:
 
 
 def _rare_methods(w: Any, rng: Any) -> None:
-    """The methods from the rare-events work, where this build has them."""
-    calls = {
-        "add_pr_curve": lambda: w.add_pr_curve("pr", rng.integers(0, 2, 100), rng.random(100), 0),
-        "add_custom_scalars": lambda: w.add_custom_scalars(
-            {"group": {"loss": ["Multiline", ["loss"]]}}
-        ),
-        "add_hparams": lambda: w.add_hparams({"lr": 0.1, "opt": "sgd"}, {"hp/acc": 0.9}),
-        "add_mesh": lambda: w.add_mesh("mesh", rng.random((1, 4, 3)), faces=np.array([[[0, 1, 2]]])),
-        "add_embedding": lambda: w.add_embedding(rng.random((10, 5)), metadata=list(range(10))),
-    }
-    for name, call in calls.items():
-        if hasattr(w, name):
-            call()
+    """The remaining methods (tensors, graphs, PR curves, layouts, meshes, hparams, embeddings)."""
+    import torch
+
+    w.add_tensor("tensor", torch.arange(6.0).reshape(2, 3), 0)
+    w.add_graph(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()), torch.zeros(1, 4))
+    for step in range(3):
+        w.add_pr_curve("pr", rng.integers(0, 2, 100), rng.random(100), step)
+    counts = np.array([10, 8, 5, 2], dtype=float)
+    w.add_pr_curve_raw("pr_raw", counts, counts[::-1], counts[::-1], counts, counts / 10, counts / 12, 0,
+                       num_thresholds=4)
+    # Each layout call replaces the previous layout (as in torch), so the full one goes last.
+    w.add_custom_scalars_multilinechart(["loss"], category="more", title="loss only")
+    w.add_custom_scalars_marginchart(["loss", "loss", "loss"], category="more", title="margin")
+    w.add_custom_scalars({
+        "group": {"loss and lr": ["Multiline", ["loss", "lr"]]},
+        "margins": {"loss band": ["Margin", ["loss", "loss", "loss"]]},
+    })
+    w.add_mesh("mesh", rng.random((1, 4, 3)), colors=rng.integers(0, 255, (1, 4, 3)),
+               faces=np.array([[[0, 1, 2], [0, 2, 3]]]), global_step=0)
+    w.add_hparams({"lr": 0.1, "opt": "sgd"}, {"hp/acc": 0.9}, run_name="hparams")
+    w.add_embedding(rng.random((10, 5)), metadata=list(range(10)), label_img=torch.rand(10, 3, 8, 8))
+    if importlib.util.find_spec("onnx") is not None:
+        w.add_onnx_graph(_tiny_onnx_model())
+
+
+def _tiny_onnx_model() -> Any:
+    import onnx
+    from onnx import helper
+
+    node = helper.make_node("Relu", ["x"], ["y"])
+    io = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1]) for n in ("x", "y")]
+    return helper.make_model(helper.make_graph([node], "g", io[:1], io[1:]))
 
 
 def _free_port() -> int:

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from conftest import load_run
 from PIL import Image, ImageSequence
 from torch.utils.tensorboard import summary as tsummary
 from torch.utils.tensorboard._utils import _prepare_video
 
 import xfast
-from conftest import load_run
 from xfast import _media_draw, summary
 
 RNG = np.random.default_rng(0)

@@ -4,17 +4,19 @@ host copies taken at the call."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
-
-import xfast
 from conftest import event_files, load_run
 from test_media import png_pixels
+
+import xfast
 from xfast import _media_encode, _snapshot
 from xfast._media_worker import MediaWorker
 
@@ -197,3 +199,37 @@ def test_logging_after_close_opens_a_new_file(logdir: str) -> None:
     w.close()
     assert len(event_files(logdir)) == 2
     assert [e.step for e in load_run(logdir).Images("a")] == [0, 1]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_a_worker_of_its_own(logdir: str) -> None:
+    w = xfast.SummaryWriter(logdir)
+    w.add_image("a", np.zeros((3, 2, 2)), 0)
+    w.flush()
+    with warnings.catch_warnings():  # Python 3.12+ warns about forking with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: its own worker thread and its own file
+        code = 1
+        try:
+            w.add_image("a", np.ones((3, 2, 2)), 1)
+            w.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    w.add_image("a", np.zeros((3, 2, 2)), 2)
+    w.close()
+    assert sorted(e.step for e in load_run_all_files(logdir)) == [0, 1, 2]
+
+
+def load_run_all_files(logdir: str) -> list[Any]:
+    """Image events of every event file in `logdir` (the loader reads one file per run)."""
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+
+    out = []
+    for path in event_files(logdir):
+        for event in LegacyEventFileLoader(path).Load():
+            out += [event for v in event.summary.value if v.HasField("image")]
+    return out

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """End to end, as a person would look: the real TensorBoard server and headless Chromium show
-what xfast wrote (scripts/screenshot_tensorboard.py). Slow (about 40 s): run with -m slow."""
+what xfast wrote (scripts/screenshot_tensorboard.py). Slow (about a minute): run with -m slow."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def _load_script() -> Any:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (apt-get install chromium)")
-def test_dashboards_show_the_data(tmp_path: Any) -> None:
+def test_dashboards_show_the_data(tmp_path: Any, request: pytest.FixtureRequest) -> None:
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("slow: select with -m slow")
     script = _load_script()
     logdir = str(tmp_path / "logs")
     script.log_everything(os.path.join(logdir, "xfast_run"))

@@ -13,7 +13,7 @@ def figure_to_chw(figure: Any, close: bool) -> np.ndarray:
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    canvas = FigureCanvasAgg(figure)
+    canvas: Any = FigureCanvasAgg(figure)
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
     chw = np.ascontiguousarray(rgba[:, :, :3].transpose(2, 0, 1))

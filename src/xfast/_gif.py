@@ -27,8 +27,8 @@ def _palette_and_indices(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     colors, indices = np.unique(keys, return_inverse=True)
     if len(colors) > 256:
         return _quantize(frame)
-    palette = np.stack([colors >> 16, (colors >> 8) & 0xFF, colors & 0xFF], axis=1)
-    return palette.astype(np.uint8), indices.astype(np.uint8).reshape(-1)
+    rgb_palette = np.stack([colors >> 16, (colors >> 8) & 0xFF, colors & 0xFF], axis=1)
+    return rgb_palette.astype(np.uint8), indices.astype(np.uint8).reshape(-1)
 
 
 def _quantize(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,9 +39,8 @@ def _quantize(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     except ImportError:
         levels = np.array([7, 7, 3], dtype=np.uint32)
         q = (frame.reshape(-1, 3).astype(np.uint32) * levels + 127) // 255
-        palette = np.stack(np.meshgrid(np.arange(8), np.arange(8), np.arange(4), indexing="ij"), -1)
-        palette = (palette.reshape(-1, 3) * 255 // levels).astype(np.uint8)
-        return palette, ((q[:, 0] << 5) | (q[:, 1] << 2) | q[:, 2]).astype(np.uint8)
+        cube = np.stack(np.meshgrid(np.arange(8), np.arange(8), np.arange(4), indexing="ij"), -1)
+        return (cube.reshape(-1, 3) * 255 // levels).astype(np.uint8), ((q[:, 0] << 5) | (q[:, 1] << 2) | q[:, 2]).astype(np.uint8)
     image = Image.fromarray(np.ascontiguousarray(frame), "RGB").quantize(256)
     palette = np.frombuffer(bytes(image.getpalette() or b""), dtype=np.uint8).reshape(-1, 3)
     return palette, np.asarray(image, dtype=np.uint8).reshape(-1)
@@ -68,7 +67,7 @@ def _lzw_data(indices: np.ndarray) -> bytes:
 def _frame(frame: np.ndarray, delay_cs: int) -> bytes:
     h, w = frame.shape[:2]
     palette, indices = _palette_and_indices(frame)
-    table_bits = max(1, int(len(palette) - 1).bit_length())
+    table_bits = max(1, (len(palette) - 1).bit_length())
     table = np.zeros((1 << table_bits, 3), dtype=np.uint8)
     table[: len(palette)] = palette
     control = b"\x21\xf9\x04" + struct.pack("<BHBB", 0, delay_cs, 0, 0)
@@ -80,7 +79,7 @@ def encode_gif(frames: np.ndarray, fps: float) -> bytes:
     """An endlessly looping animated GIF of `frames`, a (T, H, W, 3) uint8 array, each frame
     shown for 1/fps seconds (rounded to GIF's hundredths, at least 1)."""
     _, h, w, _ = frames.shape
-    delay_cs = max(1, min(0xFFFF, int(round(100.0 / fps))))
+    delay_cs = max(1, min(0xFFFF, int(100.0 / float(fps) + 0.5)))
     screen = b"GIF89a" + struct.pack("<HHBBB", w, h, 0, 0, 0)
     loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", 0) + b"\x00"
     return screen + loop + b"".join(_frame(f, delay_cs) for f in frames) + b"\x3b"

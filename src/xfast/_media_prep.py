@@ -4,7 +4,8 @@ call, and the numpy conversions (to HWC/THWC uint8, to int16 samples) that the w
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -10,7 +10,7 @@ import queue
 import sys
 import threading
 import weakref
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 # Jobs a worker holds before callers block: bounds the memory held by pending copies
 # (32 float 3x256x256 images are 25 MB) while absorbing bursts of a few dozen calls.
@@ -19,7 +19,7 @@ QUEUE_CAPACITY = 32
 # that is dropped without close() leaves no thread behind.
 _IDLE_EXIT_S = 5.0
 
-_live_workers: "weakref.WeakSet[MediaWorker]" = weakref.WeakSet()
+_live_workers: weakref.WeakSet[MediaWorker] = weakref.WeakSet()
 
 
 class MediaWorker:
@@ -68,7 +68,7 @@ class MediaWorker:
                 continue
             try:
                 sink(build())
-            except BaseException as e:  # kept for the caller: a worker has nowhere to raise
+            except Exception as e:  # noqa: BLE001 - kept for the caller: a worker has nowhere to raise
                 with self._error_lock:
                     self._failed += 1
                     if self._first_error is None:
@@ -106,5 +106,10 @@ def _drain_all_at_exit() -> None:
 
 
 atexit.register(_drain_all_at_exit)
+def _after_fork_in_child() -> None:
+    for worker in list(_live_workers):
+        worker._after_fork_in_child()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: [w._after_fork_in_child() for w in list(_live_workers)])
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -61,7 +61,8 @@ def host_array(value: Any) -> np.ndarray:
     """`value` (tensor, ndarray, list or number) as a numpy array, synchronously and without a
     copy where none is needed (for the summary functions, which encode at once)."""
     if is_tensor(value):
-        return _tensor_for_numpy(value).cpu().numpy()
+        arr: np.ndarray = _tensor_for_numpy(value).cpu().numpy()
+        return arr
     return np.asarray(value)
 
 
