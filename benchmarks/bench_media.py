@@ -6,7 +6,7 @@ plus a pixel check that both wrote the same image.
 
 "spaced": one call per simulated training step (the writer is flushed, untimed, between calls,
 so xfast's worker is idle when the call comes): the time the training thread loses per image.
-"back-to-back": calls in a tight loop; once xfast's 32-item queue is full the caller waits for
+With CUDA, a GPU tensor is measured too. "back-to-back": calls in a tight loop; once xfast's 32-item queue is full the caller waits for
 the worker, so this shows the encoding throughput instead.
 """
 
@@ -67,6 +67,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     img_np = rng.random((3, 256, 256), dtype=np.float32)
     inputs: dict[str, Any] = {"numpy": img_np, "torch cpu": torch.from_numpy(img_np.copy())}
+    if torch.cuda.is_available():  # xfast: a non-blocking copy to pinned memory at the call
+        inputs["torch cuda"] = torch.from_numpy(img_np.copy()).cuda()
     makers: dict[str, Callable[[str], Any]] = {"xfast": xfast.SummaryWriter, "torch": TorchWriter}
     pixels = {}
     print(f"add_image 3x256x256 float32, caller-side time per call ({args.rounds} rounds)")
@@ -79,7 +81,7 @@ def main() -> None:
                 b2b = back_to_back(w, img, 2 * QUEUE_CAPACITY if name == "xfast" else 10)
                 w.close()
                 pixels[name] = last_png(d, "img")
-            print(f"  {name:5s} {kind:9s} spaced: {ms(sp)}   back-to-back: {b2b * 1e3:8.3f} ms/call")
+            print(f"  {name:5s} {kind:10s} spaced: {ms(sp)}   back-to-back: {b2b * 1e3:8.3f} ms/call")
     same = np.array_equal(pixels["xfast"], pixels["torch"])
     print(f"decoded PNG pixels identical: {same}")
 

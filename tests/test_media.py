@@ -239,11 +239,14 @@ def test_add_video_reads_back(logdir: str) -> None:
     vid = _sample((2, 3, 3, 5, 4), np.uint8)
     with xfast.SummaryWriter(logdir) as w:
         w.add_video("vid", vid, 7, fps=10)
-    (event,) = load_run(logdir).Images("vid")
-    frames, durations = gif_frames(event.encoded_image_string)
-    assert event.step == 7 and (event.height, event.width) == (5, 8) and durations == [100] * 3
-    for got, want in zip(frames, expected_frames(vid)):
-        np.testing.assert_array_equal(got, want)
+        w.add_video("thwc", vid.transpose(1, 3, 4, 2, 0), 7, fps=10, dataformats="thwcn")
+    acc = load_run(logdir)
+    for tag in ("vid", "thwc"):
+        (event,) = acc.Images(tag)
+        frames, durations = gif_frames(event.encoded_image_string)
+        assert event.step == 7 and (event.height, event.width) == (5, 8) and durations == [100] * 3
+        for got, want in zip(frames, expected_frames(vid)):
+            np.testing.assert_array_equal(got, want)
 
 
 BAD_CALLS = [
@@ -263,6 +266,8 @@ BAD_CALLS = [
     (lambda w: w.add_video("x", np.zeros((2, 3, 4, 4))), ValueError),
     (lambda w: w.add_video("x", np.zeros((1, 2, 2, 4, 4))), ValueError),
     (lambda w: w.add_video("x", np.zeros((1, 2, 3, 4, 4)), fps=0), ValueError),
+    (lambda w: w.add_video("x", np.zeros((1, 2, 3, 4, 4)), dataformats="NTCHH"), ValueError),
+    (lambda w: w.add_video("x", np.zeros((1, 2, 4, 4, 5)), dataformats="NTHWC"), ValueError),
     (lambda w: w.add_audio("x", np.zeros((2, 10))), ValueError),
     (lambda w: w.add_audio("x", np.zeros((1, 0))), ValueError),
     (lambda w: w.add_audio("x", np.zeros(10), sample_rate=0), ValueError),

@@ -16,6 +16,7 @@ from xfast._media_summary import (
     check_image_args,
     check_video_args,
 )
+from xfast._media_prep import video_order
 from xfast._media_worker import MediaWorker
 from xfast._snapshot import snapshot
 
@@ -201,6 +202,7 @@ class _MediaMixin:
         global_step: Optional[int] = None,
         fps: float = 4,
         walltime: Optional[float] = None,
+        dataformats: str = "NTCHW",
     ) -> None:
         """Add video data to summary, as an animated GIF.
 
@@ -211,15 +213,20 @@ class _MediaMixin:
             global_step: Global step value to record.
             fps: Frames per second.
             walltime: Optional override default walltime (time.time()) seconds after epoch.
+            dataformats: (tensorboardX) the layout of ``vid_tensor``, a permutation of NTCHW.
 
         Differences from torch: needs no moviepy (torch writes no image when moviepy 1.x is
         missing); frames with more than 256 colors are reduced to 256 colors (Pillow's
         median cut if installed, else a 3-3-2 bit color cube); the frame delay is 1/fps.
         """
         _check_tag(tag)
+        order = video_order(dataformats)
         data = snapshot(vid_tensor)
-        check_video_args(data.shape, data.dtype, fps)
-        self._queue_media(lambda: video_summary(tag, data.array(), fps), global_step, walltime)
+        shape = tuple(data.shape[i] for i in order) if len(data.shape) == 5 else data.shape
+        check_video_args(shape, data.dtype, fps)
+        self._queue_media(
+            lambda: video_summary(tag, data.array().transpose(order), fps), global_step, walltime
+        )
 
     def add_audio(
         self,

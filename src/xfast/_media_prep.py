@@ -88,6 +88,14 @@ def image_hwc_uint8(arr: np.ndarray, fmt: str) -> np.ndarray:
     return to_uint8(to_hwc(arr, fmt))
 
 
+def video_order(dataformats: str) -> list[int]:
+    """The axes that turn a video laid out as `dataformats` (a permutation of NTCHW,
+    tensorboardX's option) into NTCHW."""
+    if not isinstance(dataformats, str) or sorted(dataformats.upper()) != sorted("NTCHW"):
+        raise ValueError(f"dataformats must be a permutation of NTCHW, got {dataformats!r}")
+    return [dataformats.upper().index(k) for k in "NTCHW"]
+
+
 def check_video(shape: Sequence[int]) -> None:
     """Raises ValueError unless `shape` is (N, T, C, H, W) with C in 1, 3, 4 and no empty axis."""
     if len(shape) != 5:
