@@ -20,9 +20,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def _paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """The Paeth predictor, elementwise over int16 arrays (PNG spec 9.4)."""
-    p = a + b - c
-    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
+    """The Paeth predictor (PNG spec 9.4), elementwise over uint8 arrays."""
+    a16, b16, c16 = a.astype(np.int16), b.astype(np.int16), c.astype(np.int16)
+    pa, pb, pc = np.abs(b16 - c16), np.abs(a16 - c16), np.abs(a16 + b16 - 2 * c16)
     return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
 
 
@@ -30,17 +30,18 @@ def _filtered_rows(img: np.ndarray) -> np.ndarray:
     """Each row filtered with whichever of the five PNG filters gives the smallest sum of
     absolute signed bytes (the spec's recommended heuristic), prefixed by its filter byte."""
     h, w, c = img.shape
-    x = img.reshape(h, w * c).astype(np.int16)
+    x = img.reshape(h, w * c)
     left = np.zeros_like(x)
     left[:, c:] = x[:, :-c]
     up = np.zeros_like(x)
     up[1:] = x[:-1]
     up_left = np.zeros_like(x)
     up_left[1:, c:] = x[:-1, :-c]
-    candidates = np.stack(
-        [x, x - left, x - up, x - ((left + up) >> 1), x - _paeth(left, up, up_left)]
-    ).astype(np.uint8)  # wraps modulo 256, as PNG filters do
-    cost = np.abs(candidates.view(np.int8).astype(np.int32)).sum(axis=2)
+    average = ((left.astype(np.uint16) + up) >> 1).astype(np.uint8)
+    # uint8 subtraction wraps modulo 256, as PNG filters do.
+    candidates = np.stack([x, x - left, x - up, x - average, x - _paeth(left, up, up_left)])
+    # |signed byte| as uint8 (abs(-128) wraps back to 128, which is right).
+    cost = np.abs(candidates.view(np.int8)).view(np.uint8).sum(axis=2, dtype=np.int64)
     choice = cost.argmin(axis=0)
     out = np.empty((h, w * c + 1), dtype=np.uint8)
     out[:, 0] = choice
