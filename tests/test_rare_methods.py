@@ -15,7 +15,6 @@ from conftest import event_files, load_run
 from google.protobuf import text_format
 from tensorboard.backend.event_processing import event_file_loader
 from tensorboard.backend.event_processing import plugin_event_accumulator as pea
-from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.graph_pb2 import GraphDef
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2 as hparams_pb2
@@ -102,6 +101,13 @@ def test_add_tensor(tmp_path: Any, dtype: torch.dtype) -> None:
     if dtype not in (torch.float16, torch.bfloat16, torch.uint8):
         np.testing.assert_array_equal(tensor_util.make_ndarray(t.tensor_proto), values.numpy())
     assert acc.SummaryMetadata("t").plugin_data.plugin_name == "tensor"
+
+
+def test_tensor_proto_of_lazy_views() -> None:
+    z = torch.tensor([1 + 2j, 3 - 1j])
+    for view, expected in ((z.conj(), [1.0, -2.0, 3.0, 1.0]), (z.conj().imag, [-2.0, 1.0])):
+        proto = xfast_summary.tensor_proto("t", view).value[0].tensor
+        assert list(proto.scomplex_val or proto.float_val) == expected
 
 
 def test_add_tensor_rejects_bad_input(tmp_path: Any) -> None:
@@ -245,12 +251,27 @@ def test_hparams_in_this_run(tmp_path: Any) -> None:
     assert len(acc.Tensors("hp/metric")) == 1
 
 
+def test_hparams_in_this_run_twice_warns(tmp_path: Any) -> None:
+    with xfast.SummaryWriter(str(tmp_path)) as w:
+        w.add_hparams({"lr": 0.1}, {}, run_name=".")
+        with pytest.warns(RuntimeWarning, match="first set"):
+            w.add_hparams({"lr": 0.2}, {}, run_name=".")
+
+
 def test_hparams_tensorboardx_spellings(tmp_path: Any) -> None:
     with xfast.SummaryWriter(str(tmp_path)) as w:
         w.add_hparams({"a": 1}, {"m": 2.0}, name="by_keyword")
-        w.add_hparams({"a": 1}, {"m": 2.0}, "positional")
+        w.add_hparams({"a": 1}, {"m": 2.0}, "positional", 7)
     assert sorted(p for p in os.listdir(tmp_path) if os.path.isdir(tmp_path / p)) == [
         "by_keyword", "positional"]
+    assert [e.step for e in _events(str(tmp_path / "positional"))] == [7, 7, 7, 7]
+
+
+def test_hparams_takes_numpy_numbers() -> None:
+    _, start, _ = xfast_summary.hparams({"n": np.int64(3), "x": np.float32(0.5), "b": np.bool_(True)}, {})
+    content = hparams_pb2.HParamsPluginData.FromString(start.value[0].metadata.plugin_data.content)
+    assert {k: v.number_value for k, v in content.session_start_info.hparams.items()} == {
+        "n": 3.0, "x": 0.5, "b": 1.0}
 
 
 def test_hparams_rejects_bad_input(tmp_path: Any) -> None:
@@ -345,6 +366,15 @@ def test_add_onnx_graph(tmp_path: Any) -> None:
     assert _events(str(tmp_path / "x2")) == _events(x_dir)
 
 
+def test_add_onnx_graph_without_onnx(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # import onnx now fails
+    with xfast.SummaryWriter(str(tmp_path)) as w:
+        with pytest.raises(ImportError, match="pip install onnx"):
+            w.add_onnx_graph(str(tmp_path / "m.onnx"))
+        with pytest.raises(TypeError, match="model file"):
+            w.add_onnx_graph()
+
+
 def _read_tree(root: str) -> dict[str, bytes]:
     out = {}
     for path in glob.glob(os.path.join(root, "**", "*"), recursive=True):
@@ -390,6 +420,8 @@ def test_add_embedding_rejects_bad_input(tmp_path: Any) -> None:
             w.add_embedding(torch.randn(3, 2), metadata=["a"])
         with pytest.raises(ValueError, match="label_img"):
             w.add_embedding(torch.randn(3, 2), label_img=torch.rand(2, 3, 4, 4))
+        with pytest.raises(ValueError, match="do not fit"):  # torch fails too (numpy broadcast)
+            w.add_embedding(torch.randn(3, 2), label_img=torch.rand(3, 3, 10, 2))
         with pytest.raises(ValueError, match="metadata_header"):
             w.add_embedding(torch.randn(2, 2), metadata=[[1], [2]], metadata_header=["a", "b"])
 

@@ -73,10 +73,11 @@ def sprite_pixels(label_img: np.ndarray) -> np.ndarray:
             f"add_embedding: {rows} rows of {h}-pixel-high images do not fit the {side}-pixel "
             "square sprite; use square (or wider than high) label images"
         )
+    tiles = np.zeros((rows * cols, 3, h, w), dtype=np.float64)
+    tiles[:n] = label_img
+    grid = tiles.reshape(rows, cols, 3, h, w).transpose(0, 3, 1, 4, 2).reshape(rows * h, side, 3)
     canvas = np.zeros((side, side, 3), dtype=np.float64)
-    for i in range(n):
-        y, x = divmod(i, cols)
-        canvas[y * h:(y + 1) * h, x * w:(x + 1) * w, :] = label_img[i].transpose(1, 2, 0)
+    canvas[:rows * h] = grid
     return (canvas * 255).clip(0, 255).astype(np.uint8)
 
 

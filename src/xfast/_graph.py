@@ -70,7 +70,7 @@ def _attributes(node: Any) -> str:
 def _module_name(module: Any) -> str:
     import torch
 
-    if isinstance(module, torch.jit.TracedModule):
+    if isinstance(module, torch.jit.TracedModule):  # type: ignore[attr-defined]  # not re-exported
         return str(module._name)
     return str(getattr(module, "original_name", "Module"))
 
@@ -171,7 +171,7 @@ def graph(model: Any, args: Any, verbose: bool = False, use_strict_trace: bool =
     with _eval_mode(model), warnings.catch_warnings():
         # The deprecation is torch's, about an API the user did not call: not shown to them.
         warnings.filterwarnings("ignore", "`torch.jit.trace", DeprecationWarning)
-        trace = torch.jit.trace(model, args, strict=use_strict_trace)
+        trace = torch.jit.trace(model, args, strict=use_strict_trace)  # type: ignore[no-untyped-call]
         traced = trace.graph
         torch._C._jit_pass_inline(traced)
     if verbose:

@@ -317,7 +317,7 @@ class _Parser:
     descriptor protos. Type names are resolved afterwards, once every schema is read."""
 
     def __init__(self, source: str) -> None:
-        self._tokens = _TOKEN.findall(re.sub(r"//[^\n]*", "", source))
+        self._tokens: list[str] = _TOKEN.findall(re.sub(r"//[^\n]*", "", source))
         self._pos = 0
         # (field, scope it was declared in, type name as written)
         self.unresolved: list[tuple[Any, str, str]] = []
@@ -438,7 +438,7 @@ def _resolve(field: Any, scope: str, type_name: str, declared: dict[str, int]) -
 def _build_pool() -> descriptor_pool.DescriptorPool:
     pool = descriptor_pool.DescriptorPool()
     pool.AddSerializedFile(struct_pb2.DESCRIPTOR.serialized_pb)
-    declared = {
+    declared: dict[str, int] = {
         f"google.protobuf.{name}": _FDP.TYPE_MESSAGE
         for name in struct_pb2.DESCRIPTOR.message_types_by_name
     }
@@ -470,7 +470,7 @@ _POOL = _build_pool()
 if hasattr(message_factory, "GetMessageClass"):
     _get_class = message_factory.GetMessageClass
 else:  # protobuf releases before GetMessageClass (4.21.x)
-    _get_class = message_factory.MessageFactory(_POOL).GetPrototype
+    _get_class = message_factory.MessageFactory(_POOL).GetPrototype  # type: ignore[attr-defined]
 
 
 def message_class(full_name: str) -> Any:

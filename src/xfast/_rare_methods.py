@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
@@ -22,6 +23,7 @@ class _RareEventsMixin:
     """The rare-event half of SummaryWriter; expects ``_get_file_writer()`` from it."""
 
     _projector_config: Any = None  # the embeddings add_embedding wrote, for the pbtxt
+    _hparams_in_run = False  # add_hparams(run_name=".") was called
 
     def _get_file_writer(self) -> FileWriter:
         raise NotImplementedError  # provided by SummaryWriter
@@ -297,6 +299,8 @@ class _RareEventsMixin:
         hparams sit beside the scalars logged with ``add_scalar`` and no extra run appears.
         In that mode a metric whose value is None is declared (a column of the HParams
         table, filled from the scalars of that tag logged in this run) without writing a value.
+        TensorBoard reads one set of hyperparameters per run (both loaders keep the first
+        one), so call it once per run in that mode.
 
         Args:
             hparam_dict: Each key-value pair is the name of the hyperparameter and its value:
@@ -316,15 +320,27 @@ class _RareEventsMixin:
         """
         if type(hparam_dict) is not dict or type(metric_dict) is not dict:
             raise TypeError("hparam_dict and metric_dict should be dictionary.")
-        if isinstance(hparam_domain_discrete, str) and run_name is None:
-            # tensorboardX's third positional parameter is the run's name.
+        if isinstance(hparam_domain_discrete, str) and not isinstance(run_name, str):
+            # A tensorboardX call, add_hparams(hparam_dict, metric_dict, name, global_step):
+            # its 3rd and 4th positional parameters are the run's name and the step.
+            if run_name is not None and global_step is None:
+                global_step = run_name
             hparam_domain_discrete, run_name = None, hparam_domain_discrete
         run_name = run_name or name
         in_this_run = run_name in (THIS_RUN, "./")
-        declared = {k: v for k, v in metric_dict.items() if not (in_this_run and v is None)}
         summaries = summary.hparams(hparam_dict, metric_dict, hparam_domain_discrete)
-        metrics = [summary.scalar(k, v) for k, v in declared.items()]
+        metrics = [
+            summary.scalar(k, v) for k, v in metric_dict.items() if not (in_this_run and v is None)
+        ]
         if in_this_run:
+            if self._hparams_in_run:
+                warnings.warn(
+                    "xfast: add_hparams(run_name='.') was already called for this run; "
+                    "TensorBoard shows the first set of hyperparameters of a run only",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            self._hparams_in_run = True
             writer = self._get_file_writer()
         else:
             run_dir = os.path.join(self._get_file_writer().get_logdir(), run_name or str(time.time()))

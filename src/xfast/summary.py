@@ -186,7 +186,9 @@ def tensor_proto(tag: str, tensor: Any) -> Any:
         raise ValueError(f"{tag} has unsupported tensor dtype {tensor.dtype}")
     dtype, field, values = spec
     proto = _proto.TensorProto(dtype=_proto.DataType.Value(dtype), tensor_shape=_shape(tensor.shape))
-    getattr(proto, field).extend(values(tensor.detach().cpu().contiguous()).tolist())
+    # Lazily conjugated or negated views (x.conj(), x.conj().imag) are materialised first.
+    data = tensor.detach().cpu().resolve_conj().resolve_neg().contiguous()
+    getattr(proto, field).extend(values(data).tolist())
     return Summary(
         value=[Summary.Value(tag=tag, metadata=_plugin_metadata("tensor"), tensor=proto)]
     )
@@ -537,6 +539,10 @@ def hparams(
 
     As in torch, a bool is checked as a number first, so it is stored as 1.0 or 0.0 with type
     DATA_TYPE_FLOAT64.
+
+    Differences from torch:
+        numpy numbers (``np.int64(3)``, ``np.float32(0.1)``, ``np.bool_``) are taken as numbers;
+        torch raises ValueError for them.
     """
     if not isinstance(hparam_dict, dict):
         raise TypeError("parameter: hparam_dict should be a dictionary, nothing logged.")
@@ -561,8 +567,8 @@ def hparams(
         if v is None:
             continue
         # The order matters: torch tests (int, float) first, so bools land there.
-        if isinstance(v, (int, float)):
-            start.hparams[k].number_value = v
+        if isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
+            start.hparams[k].number_value = float(v)
             kind, field = "DATA_TYPE_FLOAT64", "number_value"
         elif isinstance(v, str):
             start.hparams[k].string_value = v
