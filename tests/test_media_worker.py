@@ -5,6 +5,8 @@ host copies taken at the call."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -233,3 +235,14 @@ def load_run_all_files(logdir: str) -> list[Any]:
         for event in LegacyEventFileLoader(path).Load():
             out += [event for v in event.summary.value if v.HasField("image")]
     return out
+
+
+def test_pending_media_is_written_at_interpreter_exit(logdir: str) -> None:
+    code = (
+        "import numpy as np, xfast\n"
+        f"w = xfast.SummaryWriter({logdir!r})\n"
+        "for i in range(5):\n"
+        "    w.add_image('a', np.random.rand(3, 100, 100), i)\n"
+    )  # no flush, no close
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert [e.step for e in load_run(logdir).Images("a")] == [0, 1, 2, 3, 4]
