@@ -246,3 +246,23 @@ def test_pending_media_is_written_at_interpreter_exit(logdir: str) -> None:
     )  # no flush, no close
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert [e.step for e in load_run(logdir).Images("a")] == [0, 1, 2, 3, 4]
+
+
+def test_threads_share_one_worker_and_keep_their_order(logdir: str) -> None:
+    w = xfast.SummaryWriter(logdir)
+    start = threading.Barrier(4)
+
+    def log(k: int) -> None:
+        start.wait()
+        for step in range(20):
+            w.add_audio(f"t{k}", np.full(8, k / 10), step)
+
+    threads = [threading.Thread(target=log, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    w.close()
+    acc = load_run(logdir)
+    for k in range(4):
+        assert [e.step for e in acc.Audio(f"t{k}")] == list(range(20))

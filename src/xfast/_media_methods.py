@@ -4,6 +4,7 @@ takes a host copy; PNG/GIF/WAV encoding runs on the writer's media worker (one F
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -19,6 +20,8 @@ from xfast._media_summary import (
 from xfast._media_prep import video_order
 from xfast._media_worker import MediaWorker
 from xfast._snapshot import snapshot
+
+_create_lock = threading.Lock()
 
 
 def _check_tag(tag: Any) -> None:
@@ -52,7 +55,10 @@ class _MediaMixin:
         engine_owner = self._get_file_writer()
         worker = self._media
         if worker is None:
-            worker = self._media = MediaWorker()
+            with _create_lock:  # two threads' first calls must share one worker (one order)
+                worker = self._media
+                if worker is None:
+                    worker = self._media = MediaWorker()
 
         def write(data: bytes) -> None:
             engine_owner._live_engine().add_summary(data, step, wall)
