@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from xfast._convert import to_step
 from xfast._figure import figures_to_array
 from xfast._media_encode import audio_summary, image_summary, video_summary
+from xfast._media_prep import video_order
 from xfast._media_summary import (
     check_audio_args,
     check_boxes_args,
     check_image_args,
     check_video_args,
 )
-from xfast._media_prep import video_order
 from xfast._media_worker import MediaWorker
 from xfast._snapshot import snapshot
 
