@@ -5,6 +5,8 @@ read back through TensorBoard's loader."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import wave
 from typing import Any
 
@@ -283,3 +285,29 @@ def test_bad_input_raises_at_the_call_and_writes_nothing(logdir: str, call: Any,
     w.close()
     tags = load_run(logdir).Tags()
     assert tags["images"] == [] and tags["audio"] == []
+
+
+def test_everything_but_labels_and_rescale_works_without_pillow(logdir: str) -> None:
+    code = f"""
+import sys
+sys.modules["PIL"] = None  # as if Pillow were not installed
+import numpy as np, xfast
+w = xfast.SummaryWriter({logdir!r})
+w.add_image("img", np.random.rand(3, 8, 8))
+w.add_images("imgs", np.random.rand(3, 1, 8, 8))
+w.add_image_with_boxes("boxes", np.zeros((3, 8, 8)), np.array([[1, 1, 6, 6]]))
+w.add_video("vid", np.random.rand(1, 2, 3, 20, 20))
+w.add_audio("snd", np.zeros(10))
+for call in (lambda: w.add_image_with_boxes("b", np.zeros((3, 8, 8)), np.zeros((1, 4)), labels=["x"]),
+             lambda: w.add_image_with_boxes("b", np.zeros((3, 8, 8)), np.zeros((1, 4)), rescale=2)):
+    try:
+        call()
+    except ImportError as e:
+        assert "Pillow" in str(e)
+    else:
+        raise AssertionError("no ImportError")
+w.close()
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    tags = load_run(logdir).Tags()
+    assert sorted(tags["images"]) == ["boxes", "img", "imgs", "vid"] and tags["audio"] == ["snd"]
