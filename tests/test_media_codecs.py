@@ -55,3 +55,11 @@ def test_gif_without_pillow_uses_a_color_cube(monkeypatch: pytest.MonkeyPatch) -
     # 3-3-2 bits: red and green within half a step of 255/7, blue of 255/3.
     err = np.abs(got - frames[0])
     assert err[..., :2].max() <= 19 and err[..., 2].max() <= 43
+
+
+def test_png_filtered_in_bands_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("xfast._png._BAND_BYTES", 100)  # many bands: "up" crosses each boundary
+    img = RNG.integers(0, 256, size=(50, 7, 3)).astype(np.uint8)
+    img[::3] //= 8
+    decoded = np.asarray(Image.open(io.BytesIO(encode_png(img))))
+    np.testing.assert_array_equal(decoded, img)
