@@ -117,6 +117,12 @@ def test_close_reports_errors_after_closing_files(logdir: str, monkeypatch: pyte
     assert [e.step for e in load_run(logdir).Scalars("s")] == [3]
 
 
+class _File:
+    """Stands in for the FileWriter a job writes to."""
+
+    _engine = None
+
+
 def test_queue_is_bounded() -> None:
     worker = MediaWorker(capacity=2)
     release = threading.Event()
@@ -129,8 +135,8 @@ def test_queue_is_bounded() -> None:
         return build, lambda _: done.append(i)
 
     for i in range(3):  # one running, two queued
-        worker.submit(*job(i))
-    blocked = threading.Thread(target=worker.submit, args=job(3))
+        worker.submit(*job(i), _File())
+    blocked = threading.Thread(target=worker.submit, args=(*job(3), _File()))
     blocked.start()
     blocked.join(0.3)
     assert blocked.is_alive()  # the caller waits rather than growing the queue
@@ -144,13 +150,13 @@ def test_worker_thread_is_restarted_after_idle_exit(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("xfast._media_worker._IDLE_EXIT_S", 0.05)
     worker = MediaWorker()
     out: list[bytes] = []
-    worker.submit(lambda: b"1", out.append)
+    worker.submit(lambda: b"1", out.append, _File())
     worker.drain()
     deadline = time.time() + 5
     while worker._thread is not None and time.time() < deadline:
         time.sleep(0.01)
     assert worker._thread is None
-    worker.submit(lambda: b"2", out.append)
+    worker.submit(lambda: b"2", out.append, _File())
     worker.drain()
     assert out == [b"1", b"2"]
 

@@ -63,7 +63,7 @@ class _MediaMixin:
         def write(data: bytes) -> None:
             engine_owner._live_engine().add_summary(data, step, wall)
 
-        worker.submit(lambda: make().SerializeToString(), write)
+        worker.submit(lambda: make().SerializeToString(), write, engine_owner)
 
     def _drain_media(self) -> Optional[RuntimeError]:
         """Waits for pending media; returns (rather than raises) the worker's error, so the

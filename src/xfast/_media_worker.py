@@ -10,7 +10,7 @@ import queue
 import sys
 import threading
 import weakref
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 # Jobs a worker holds before callers block: bounds the memory held by pending copies
 # (32 float 3x256x256 images are 25 MB) while absorbing bursts of a few dozen calls.
@@ -45,10 +45,14 @@ class MediaWorker:
         self._error_lock = threading.Lock()
         self._first_error: Optional[BaseException] = None
         self._failed = 0
+        # Event files this worker wrote to, flushed at interpreter exit after the last job.
+        self._files: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    def submit(self, build: Callable[[], bytes], sink: Callable[[bytes], None]) -> None:
+    def submit(self, build: Callable[[], bytes], sink: Callable[[bytes], None], file: Any) -> None:
         """Queues a job, blocking while the queue is full, then raises the error of any earlier
-        job that failed (the new job stays queued: nothing more is lost)."""
+        job that failed (the new job stays queued: nothing more is lost). `file` is the
+        FileWriter `sink` writes to (flushed at interpreter exit)."""
+        self._files.add(file)
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="xfast-media", daemon=True)
@@ -74,6 +78,9 @@ class MediaWorker:
                     if self._first_error is None:
                         self._first_error = e
             finally:
+                # Drop the job before waiting for the next one: it holds the data copy and the
+                # event file, which an idle thread must not keep alive.
+                del build, sink
                 self._queue.task_done()
 
     def drain(self) -> None:
@@ -98,18 +105,27 @@ class MediaWorker:
 
 
 def _drain_all_at_exit() -> None:
+    # The last jobs only reach the native writer's queue: flush their files too, or the
+    # process could end before its writer thread wrote them. Nobody is left to raise to, so
+    # errors are printed rather than lost.
     for worker in list(_live_workers):
         try:
             worker.drain()
-        except RuntimeError as e:  # nobody is left to raise to: say so rather than lose it
+        except RuntimeError as e:
             sys.stderr.write(f"{e}\n")
+        for file in list(worker._files):
+            try:
+                if file._engine is not None:
+                    file.flush()
+            except OSError as e:
+                sys.stderr.write(f"xfast: {e}\n")
 
 
-atexit.register(_drain_all_at_exit)
 def _after_fork_in_child() -> None:
     for worker in list(_live_workers):
         worker._after_fork_in_child()
 
 
+atexit.register(_drain_all_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
