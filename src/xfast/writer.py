@@ -14,6 +14,7 @@ import numpy as np
 
 from xfast import _core, _dist, _reduce, _sharded
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
+from xfast._media_methods import _MediaMixin
 from xfast._rare_methods import _RareEventsMixin
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
 
@@ -27,7 +28,7 @@ def _default_bins() -> list[float]:
     return [float(x) for x in _core.default_edges()]
 
 
-class SummaryWriter(_RareEventsMixin):
+class SummaryWriter(_MediaMixin, _RareEventsMixin):
     """Writes entries directly to event files in the log_dir to be consumed by TensorBoard.
 
     A drop-in replacement for ``torch.utils.tensorboard.SummaryWriter``: same constructor, same
@@ -424,21 +425,25 @@ class SummaryWriter(_RareEventsMixin):
         this writer owns (a barrier, like torch's), cross-rank reductions in flight included.
         """
         _reduce.drain(self)
-        if self.all_writers is None:
-            return
-        for writer in self.all_writers.values():
+        media_error = self._drain_media()
+        for writer in (self.all_writers or {}).values():
             writer.flush()
+        if media_error is not None:
+            raise media_error
 
     def close(self) -> None:
         """Flushes and closes every event file. Logging afterwards opens a new file."""
         failed_reduction = _reduce.drain(self, raising=False)
+        media_error = self._drain_media()
         if self.all_writers is None:
+            if media_error is not None:
+                raise media_error
             if failed_reduction is not None:
                 raise failed_reduction
             return
         writers = list(self.all_writers.values())
         self.file_writer = self.all_writers = None
-        errors = []
+        errors: list[Exception] = [media_error] if media_error is not None else []
         for writer in writers:
             try:
                 writer.close()
