@@ -354,6 +354,14 @@ PYBIND11_MODULE(_core, m) {
     return py::array_t<double>(static_cast<py::ssize_t>(e.size()), e.data());
   });
   m.def("wall_clock_now", &wall_clock_now);
+  // The compiler that built this module, for benchmark reports (python -m xfast.bench).
+#if defined(__clang__)
+  m.attr("compiler") = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  m.attr("compiler") = "gcc " __VERSION__;
+#else
+  m.attr("compiler") = "unknown";
+#endif
 
   // Building blocks exposed for the tests (tests/test_record.py, test_encode.py, ...).
   py::module_ t = m.def_submodule("testing", "C++ components exposed for unit tests");
