@@ -28,7 +28,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--libs", nargs="+", choices=libs.ALL, default=list(libs.ALL),
                    help="libraries to measure (default: all installed)")
     p.add_argument("--json", metavar="PATH", help="also write every sample as JSON here")
+    p.add_argument("--torch-threads", type=int, metavar="N",
+                   help="torch.set_num_threads(N) first (default: torch's choice)")
     args = p.parse_args(argv)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     cfg = QUICK if args.quick else FULL
     names = libs.available(tuple(args.libs))
     info = env.environment()

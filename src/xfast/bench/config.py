@@ -32,10 +32,10 @@ class Config:
 
 FULL = Config(
     scalar_calls={"xfast": 1_000_000, "torch": 20_000, "tensorboardX": 20_000},
-    scalar_repeats=5,
+    scalar_repeats=7,
     scalar_check_calls=5000,
     hist_sizes=(10**4, 10**5, 10**6, 10**7, 10**8),
-    hist_repeats={10**4: (50, 20), 10**5: (20, 10), 10**6: (10, 5), 10**7: (5, 3), 10**8: (3, 2)},
+    hist_repeats={10**4: (100, 30), 10**5: (50, 15), 10**6: (20, 7), 10**7: (7, 3), 10**8: (3, 2)},
     train_width=1024,
     train_layers=9,
     train_batch=64,

@@ -28,6 +28,14 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _torch_threads() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.get_num_threads()
+
+
 def environment() -> dict[str, Any]:
     """CPU model, core counts, OS, and the versions of Python, compilers and each library."""
     from xfast import _core
@@ -44,6 +52,7 @@ def environment() -> dict[str, Any]:
         "xfast_compiler": getattr(_core, "compiler", "unknown"),
         "xfast_threads": _core.get_num_threads(),
         "torch": _version("torch"),
+        "torch_threads": _torch_threads(),
         "tensorboard": _version("tensorboard"),
         "tensorboardX": _version("tensorboardX"),
         "numpy": _version("numpy"),
@@ -61,7 +70,8 @@ def describe(env: dict[str, Any]) -> list[str]:
         f"machine: {env['cpu']}, {env['cores']} cores ({env['usable_cores']} usable), {env['os']}",
         f"load average (1 min): {env['load_before']} before, {env['load_after']} after; "
         f"this process used {env['cpu_fraction']:.0%} of the wall time in CPU",
-        f"python {env['python']} ({env['python_compiler']}), torch {env['torch']}, "
+        f"python {env['python']} ({env['python_compiler']}), torch {env['torch']} "
+        f"({env['torch_threads']} threads), "
         f"tensorboard {env['tensorboard']}, tensorboardX {env['tensorboardX']}, numpy {env['numpy']}",
         f"xfast {env['xfast']} built with {env['xfast_compiler']}, "
         f"{env['xfast_threads']} histogram threads",
