@@ -165,8 +165,10 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
-        tid = fw._tags.get(tag)
-        if tid is None:
+        # A subscript in try costs ~110 fewer instructions per call than dict.get (callgrind).
+        try:
+            tid = fw._tags[tag]
+        except KeyError:
             tid = fw._tag_id(tag)
         # Hot path: a Python float or int goes straight to the engine (the reason for the
         # type() checks instead of isinstance: ~40 ns saved per call on a ~1 us budget).
