@@ -293,6 +293,17 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("after_fork_in_child", [] { ThreadPool::shared().abandon_after_fork(); },
         "Resets the histogram thread pool in a forked child.");
+  m.def(
+      "default_slot_table",
+      [] {
+        std::vector<float> thr;
+        const std::vector<uint16_t> slots = default_slot_table(&thr);
+        return py::make_tuple(
+            py::array_t<uint16_t>(static_cast<py::ssize_t>(slots.size()), slots.data()),
+            py::array_t<float>(static_cast<py::ssize_t>(thr.size()), thr.data()));
+      },
+      "(slots uint16[131072], thresholds float32[1550]): the default-bins O(1) bucket index "
+      "(see histogram.h) for the device-side histogram.");
   m.def("set_num_threads", [](std::size_t n) { ThreadPool::set_shared_size(n); }, py::arg("n"),
         "Sets the histogram kernel's thread count (0 = XFAST_NUM_THREADS or all cores).");
   m.def("get_num_threads", [] { return ThreadPool::shared().size(); });

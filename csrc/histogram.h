@@ -64,6 +64,16 @@ void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAc
 // The same counting done single-threaded in one chunk; tests compare the two.
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out);
 
+// default_slot_table
+//
+// The O(1) bucket index the kernel uses, for other implementations of it (the device-side
+// torch-ops path): returns 131072 slots indexed by a float32's bits >> 15 and fills
+// `thresholds` with 1550 floats. For a finite float32 x, slot = table[bits >> 15], then
+// slot += (x >= thresholds[slot]); slot 0 is below the first edge, 1 + i is bin i, 1549 is above
+// the last edge. Exact for every finite float32 (and bfloat16, float16: they widen exactly).
+// Any thread; built once.
+std::vector<uint16_t> default_slot_table(std::vector<float>* thresholds);
+
 // finish_histogram
 //
 // torch's make_histogram after np.histogram: optional max_bins grouping (s = B // max_bins bins
