@@ -98,6 +98,22 @@ HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   return acc;
 }
 
+// The kernel's result as a dict (testing and the device-logging host path).
+py::dict histogram_dict(const py::array& data, int dtype, bool serial) {
+  const HistogramAccum acc = run_histogram(data, dtype, serial);
+  py::dict d;
+  d["counts"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(acc.counts.size()), acc.counts.data());
+  d["min"] = acc.min;
+  d["max"] = acc.max;
+  d["sum"] = acc.sum;
+  d["sum_squares"] = acc.sum_squares;
+  d["finite"] = acc.finite;
+  d["nan"] = acc.nan;
+  d["pos_inf"] = acc.pos_inf;
+  d["neg_inf"] = acc.neg_inf;
+  return d;
+}
+
 // Builds a finished HistogramData from counts; nullptr when nothing was counted.
 std::unique_ptr<HistogramData> finish(const std::vector<double>& counts,
                                       const std::vector<double>& limits,
@@ -377,23 +393,14 @@ PYBIND11_MODULE(_core, m) {
     append_session_start_event(out, EventHeader{wall, step});
     return to_bytes(out);
   });
-  t.def(
-      "histogram_default",
-      [](const py::array& data, int dtype, bool serial) {
-        const HistogramAccum acc = run_histogram(data, dtype, serial);
-        py::dict d;
-        d["counts"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(acc.counts.size()), acc.counts.data());
-        d["min"] = acc.min;
-        d["max"] = acc.max;
-        d["sum"] = acc.sum;
-        d["sum_squares"] = acc.sum_squares;
-        d["finite"] = acc.finite;
-        d["nan"] = acc.nan;
-        d["pos_inf"] = acc.pos_inf;
-        d["neg_inf"] = acc.neg_inf;
-        return d;
-      },
-      py::arg("data"), py::arg("dtype"), py::arg("serial") = false);
+  t.def("histogram_default", &histogram_dict, py::arg("data"), py::arg("dtype"),
+        py::arg("serial") = false);
+  m.def(
+      "histogram_default", [](const py::array& data, int dtype) { return histogram_dict(data, dtype, false); },
+      py::arg("data"), py::arg("dtype"),
+      "Default-bins counts and finite-value moments of a contiguous buffer (multi-threaded, GIL "
+      "released for large inputs): {'counts' (uint64[1548]), 'min', 'max', 'sum', "
+      "'sum_squares', 'finite', 'nan', 'pos_inf', 'neg_inf'}.");
   t.def(
       "finish_histogram",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& counts,
