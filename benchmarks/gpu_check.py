@@ -23,7 +23,19 @@ import torch
 
 from xfast import SummaryWriter, _core
 from xfast._convert import histogram_buffer
+from xfast import _gpu_histogram
 from xfast._gpu_histogram import COL, NBINS, histogram_device
+
+PATHS = ("auto", "torch")  # auto = the Triton kernel when it imports, else torch ops
+
+
+def set_path(path: str) -> None:
+    os.environ["XFAST_DEVICE_HISTOGRAM"] = path
+
+
+def triton_note() -> str:
+    err = _gpu_histogram._triton_state.get("disabled")
+    return "" if err is None else f" [Triton disabled after: {err!r}]"
 
 FAILURES: list[str] = []
 
@@ -76,10 +88,13 @@ def check_correctness(limit: float) -> None:
         for dtype in (torch.float32, torch.bfloat16):
             x = torch.randn(n, device="cuda", dtype=dtype)
             x[:5] = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, 1e30])
-            row = histogram_device([x])[0].cpu().numpy()
             ref = native(x)
             sum_abs = float(x.float().nan_to_num(0, 0, 0).abs().sum(dtype=torch.float64))
-            compare(f"n={n:.0e} {dtype}", row, ref, sum_abs)
+            for path in PATHS:
+                set_path(path)
+                row = histogram_device([x])[0].cpu().numpy()
+                compare(f"n={n:.0e} {dtype} path={path}{triton_note()}", row, ref, sum_abs)
+            set_path("auto")
             del x
             torch.cuda.empty_cache()
 
@@ -165,13 +180,18 @@ def timings(limit: float) -> None:
         for n in sizes_up_to(limit):
             for dtype in (torch.float32, torch.bfloat16):
                 x = torch.randn(n, device="cuda", dtype=dtype)
-                w.add_histogram("warm", x[:1000], 0)
-                caller, gpu, peak = time_call(lambda: w.add_histogram("h", x, 0))
-                passes = gpu / (x.numel() * x.element_size() / bw / 1e6)
-                print(f"  n={n:.0e} {str(dtype):>14}: caller {caller:8.2f} ms  GPU {gpu:8.2f} ms "
-                      f"(= {passes:5.1f} read passes)  peak extra {peak:7.1f} MiB", flush=True)
-                if peak > 64 + 16:
-                    fail(f"n={n} {dtype}: peak extra device memory {peak:.0f} MiB > 64 MiB + O(buckets)")
+                for path in PATHS:
+                    set_path(path)
+                    w.add_histogram("warm", x[:1000], 0)
+                    caller, gpu, peak = time_call(lambda: w.add_histogram("h", x, 0))
+                    passes = gpu / (x.numel() * x.element_size() / bw / 1e6)
+                    print(f"  n={n:.0e} {str(dtype):>14} {path:>5}: caller {caller:8.2f} ms  "
+                          f"GPU {gpu:8.2f} ms (= {passes:5.1f} read passes)  "
+                          f"peak extra {peak:7.1f} MiB{triton_note()}", flush=True)
+                    if peak > 64 + 16:
+                        fail(f"n={n} {dtype} {path}: peak extra device memory {peak:.0f} MiB "
+                             "> 64 MiB + O(buckets)")
+                set_path("auto")
                 del x
             w.flush()
 
@@ -184,14 +204,17 @@ def model_wide(params: list[torch.Tensor], bw: float) -> None:
           f"({nbytes / 2**30:.1f} GiB; one read pass = {one_pass_ms:.2f} ms)", flush=True)
     named = [(f"layer{i}", p) for i, p in enumerate(params)]
     with tempfile.TemporaryDirectory() as d, SummaryWriter(d) as w:
-        for label, kw in (("params", {}), ("params+grads+norm", {"grads": True, "stats": ("norm",)})):
-            w.add_histograms(named, 0, **kw)
-            caller, gpu, peak = time_call(lambda: w.add_histograms(named, 1, **kw), 2)
-            read = one_pass_ms * (2 if kw else 1)
-            print(f"  {label}: caller {caller:8.2f} ms/step  GPU {gpu:8.2f} ms/step "
-                  f"(= {gpu / read:5.1f} read passes of what it reads)  peak extra {peak:7.1f} MiB",
-                  flush=True)
-            w.flush()
+        for path in PATHS:
+            set_path(path)
+            for label, kw in (("params", {}), ("params+grads+norm", {"grads": True, "stats": ("norm",)})):
+                w.add_histograms(named, 0, **kw)
+                caller, gpu, peak = time_call(lambda: w.add_histograms(named, 1, **kw), 2)
+                read = one_pass_ms * (2 if kw else 1)
+                print(f"  {path:>5} {label}: caller {caller:8.2f} ms/step  GPU {gpu:8.2f} ms/step "
+                      f"(= {gpu / read:5.1f} read passes of what it reads)  "
+                      f"peak extra {peak:7.1f} MiB{triton_note()}", flush=True)
+                w.flush()
+        set_path("auto")
 
 
 def main() -> int:

@@ -293,3 +293,44 @@ def test_gpu_check_script_skips_cleanly_without_cuda() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no CUDA device" in r.stdout
     assert "PASS" in r.stdout
+
+
+_TRITON_CHILD = """
+import sys, numpy as np, torch
+import triton.runtime.interpreter as ti
+_orig = ti._patch_lang_tensor
+
+
+def _patched(tensor, scope):
+    # Triton 3.6's interpreter calls int() on 1-element arrays, which NumPy >= 2.4 rejects.
+    _orig(tensor, scope)
+    scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
+
+
+ti._patch_lang_tensor = _patched
+from xfast import _gpu_histogram as g
+from xfast._triton_histogram import histogram_triton
+x = torch.from_numpy(np.load(sys.argv[1]))
+for dt in (torch.float32, torch.bfloat16, torch.float16):
+    y = x.to(dt)
+    ts, prev = [y, y[:1000]], [torch.zeros_like(y), None]
+    slots, thr, _ = g._device_tables(torch, y.device)
+    a = histogram_triton(torch, ts, prev, slots, thr, g.NBINS, 3).numpy()
+    b = g.histogram_device(ts, prev).numpy()
+    assert (a[:, :g.NBINS] == b[:, :g.NBINS]).all(), dt
+    np.testing.assert_allclose(a[:, g.NBINS:], b[:, g.NBINS:], rtol=1e-9, atol=1e-6)
+print("ok")
+"""
+
+
+def test_triton_kernel_matches_torch_ops_in_interpreter(tmp_path: Any) -> None:
+    pytest.importorskip("triton")
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal(20_000) * 3).astype(np.float32)
+    x[:5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+    src = str(tmp_path / "x.npy")
+    np.save(src, x)
+    env = dict(os.environ, TRITON_INTERPRET="1", XFAST_DEVICE_HISTOGRAM="torch")
+    r = subprocess.run([sys.executable, "-c", _TRITON_CHILD, src], capture_output=True,
+                       text=True, env=env, check=False)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr

@@ -8,10 +8,14 @@ bucket; counts go into a fixed-size tensor with ``index_add_``. ``torch.bincount
 (a sync). Every result stays on the device: the caller copies the small packed result to pinned
 memory with ``non_blocking=True``.
 
-Why torch ops and not (yet) a Triton kernel: the same code runs on CPU tensors, so CI checks it
-bucket for bucket against the native kernel on machines without a GPU; it is the reference any
-fused kernel must match. Its cost is ~15 kernel launches per chunk and several passes over each
-chunk (see benchmarks/gpu_check.py for measured figures).
+Two implementations, one result: for CUDA float32/bfloat16/float16 tensors a fused Triton
+kernel (xfast._triton_histogram: one read pass, one launch per tensor plus ~10 ops per batch)
+when triton imports; otherwise, and for every other dtype or device, these torch ops. The torch
+ops stay because they run anywhere: CI checks them bucket for bucket against the native kernel
+on CPU tensors, and the Triton kernel against them (Triton's interpreter, and
+benchmarks/gpu_check.py on a GPU). A Triton failure at run time warns once and falls back.
+``XFAST_DEVICE_HISTOGRAM=torch`` forces the torch ops. Their cost is ~20 kernel launches and
+several passes per chunk.
 
 Temporaries are bounded: tensors are processed in chunks of ``chunk_elements()`` elements
 (about 64 bytes of temporaries per element, so <= 64 MiB), plus O(buckets) accumulators.
@@ -19,7 +23,9 @@ Temporaries are bounded: tensors are processed in chunks of ``chunk_elements()``
 
 from __future__ import annotations
 
+import os
 import threading
+import warnings
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -71,6 +77,35 @@ def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
     return t
 
 
+_triton_state: dict[str, Any] = {}
+
+
+def _use_triton(device: Any, tensors: Sequence[Any]) -> bool:
+    """Triton for CUDA float32/bfloat16/float16 batches when it imports, unless
+    XFAST_DEVICE_HISTOGRAM=torch; XFAST_DEVICE_HISTOGRAM=triton forces it (CPU tensors under
+    TRITON_INTERPRET=1, for tests)."""
+    mode = os.environ.get("XFAST_DEVICE_HISTOGRAM", "auto")
+    if mode == "torch" or "disabled" in _triton_state:
+        return False
+    if mode != "triton" and device.type != "cuda":
+        return False
+    try:
+        from xfast import _triton_histogram
+    except ImportError:
+        return False
+    return all(_triton_histogram.supports(t) for t in tensors)
+
+
+def _disable_triton(e: Exception) -> None:
+    _triton_state["disabled"] = e
+    warnings.warn(
+        f"xfast: the Triton histogram kernel failed ({type(e).__name__}: {e}); using the "
+        "torch-ops path from now on",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+
+
 def _slots_of_chunk(torch: Any, x: Any, tables: tuple[Any, Any, Any]) -> tuple[Any, Any]:
     """(slot index int32/int64 per element, the chunk as a float tensor for the moments)."""
     slots, thr, edges = tables
@@ -111,6 +146,16 @@ def histogram_device(
         raise ValueError("histogram_device needs at least one tensor")
     device = tensors[0].device
     tables = _device_tables(torch, device)
+    if _use_triton(device, tensors):
+        try:
+            from xfast._triton_histogram import histogram_triton
+
+            programs = 4
+            if device.type == "cuda":
+                programs *= torch.cuda.get_device_properties(device).multi_processor_count
+            return histogram_triton(torch, tensors, prev, tables[0], tables[1], NBINS, programs)
+        except Exception as e:  # a compile/launch problem must not cost the user their run
+            _disable_triton(e)
     k = len(tensors)
     counts = torch.zeros(k * (_SLOTS + 1), dtype=torch.int64, device=device)
     f64 = dict(dtype=torch.float64, device=device)
