@@ -254,31 +254,42 @@ constexpr std::size_t kSubCounts = 4;
 constexpr std::size_t kLineFloats = kCacheLineSize / sizeof(float);
 using SubCounts = std::array<std::array<uint32_t, kSlots>, kSubCounts>;
 
-inline void count_block_f32(const SlotTable& t, const float* XFAST_RESTRICT p, std::size_t n,
-                            SubCounts& c) {
+// One element's slot. The SSE2 form loads the float once, as integer bits, and moves it into
+// an XMM register for the compare; the portable form lets the compiler load it twice (as int
+// and as float). The counting loop is bound by loads (slot, threshold, counter and the value),
+// so saving one of five cut the f32 pass by ~10% (85 -> 77 ms CPU per 1e8 here).
+template <bool kSse2>
+inline uint32_t slot_f32(const uint16_t* XFAST_RESTRICT slot, const float* XFAST_RESTRICT thr,
+                         const float* x) {
+  uint32_t b;
+  std::memcpy(&b, x, 4);
+  uint32_t s = slot[b >> 15];
+#if defined(__SSE2__)
+  if constexpr (kSse2) {
+    const __m128 xv = _mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(b)));
+    return s + static_cast<uint32_t>(_mm_comige_ss(xv, _mm_load_ss(thr + s)));
+  }
+#endif
+  s += *x >= thr[s];
+  return s;
+}
+
+template <bool kSse2>
+void count_block_f32(const SlotTable& t, const float* XFAST_RESTRICT p, std::size_t n,
+                     SubCounts& c) {
   const uint16_t* XFAST_RESTRICT slot = t.slot.data();
   const float* XFAST_RESTRICT thr = t.thr.data();
   std::size_t i = 0;
   for (; i + kLineFloats <= n; i += kLineFloats) {
     // The next block streams in while this one is counted: without it the moments loop waits
     // on DRAM alone and the counting loop leaves memory idle (perf: the moments loop's time sat
-    // on its loads; this prefetch cut the f32 pass by about a third).
+    // on its loads; this prefetch cut the f32 pass by about a fifth, 110 -> 85 ms CPU per 1e8).
     XFAST_PREFETCH(p + i + kBlock);
     for (std::size_t k = 0; k < kLineFloats; k += kSubCounts) {
-      for (std::size_t j = 0; j < kSubCounts; ++j) {
-        const float x = p[i + k + j];
-        uint32_t s = slot[f32_bits(x) >> 15];
-        s += x >= thr[s];
-        ++c[j][s];
-      }
+      for (std::size_t j = 0; j < kSubCounts; ++j) ++c[j][slot_f32<kSse2>(slot, thr, p + i + k + j)];
     }
   }
-  for (; i < n; ++i) {
-    const float x = p[i];
-    uint32_t s = slot[f32_bits(x) >> 15];
-    s += x >= thr[s];
-    ++c[0][s];
-  }
+  for (; i < n; ++i) ++c[0][slot_f32<kSse2>(slot, thr, p + i)];
 }
 
 // A block holding NaN or +-inf: per-element checks (rare in training data).
@@ -309,6 +320,7 @@ void count_f32(const float* p, std::size_t n, WorkerAccum* out) {
   // Thread-local: 24 KiB would be a large stack frame, and a heap allocation per chunk is waste.
   thread_local SubCounts c{};
   const BlockMomentsFn block_moments = block_moments_fn();
+  const bool portable = block_moments == block_moments_portable;
   Moments m;
   for (std::size_t lo = 0; lo < n; lo += kBlock) {
     const std::size_t len = std::min(kBlock, n - lo);
@@ -322,7 +334,11 @@ void count_f32(const float* p, std::size_t n, WorkerAccum* out) {
     m.sum += b.sum;
     m.sum_squares += b.sum_squares;
     m.finite += len;
-    count_block_f32(t, p + lo, len, c);
+    if (portable) {
+      count_block_f32<false>(t, p + lo, len, c);
+    } else {
+      count_block_f32<true>(t, p + lo, len, c);
+    }
   }
   fold_sub_counts(c, out);
   out->m.merge(m);
