@@ -334,3 +334,23 @@ def test_triton_kernel_matches_torch_ops_in_interpreter(tmp_path: Any) -> None:
     r = subprocess.run([sys.executable, "-c", _TRITON_CHILD, src], capture_output=True,
                        text=True, env=env, check=False)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+def test_queued_error_is_raised_by_flush_and_close_stops_the_thread(
+    logdir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class _FailingEvent:
+        def synchronize(self) -> None:
+            raise RuntimeError("device failure")
+
+    monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+    monkeypatch.setattr(_device_log, "to_pinned_host", lambda torch_mod, r: (r, _FailingEvent()))
+    w = SummaryWriter(logdir)
+    w.add_histogram("h", torch.ones(3), 0)
+    with pytest.raises(RuntimeError, match="device failure"):
+        w.flush()
+    w.add_scalar("s", torch.tensor(1.0), 0)
+    with pytest.raises(RuntimeError, match="device failure"):
+        w.close()
+    assert w.file_writer is None  # the files were closed despite the error
+    assert not [t for t in threading.enumerate() if t.name == "xfast-completion"]

@@ -61,6 +61,14 @@ class CompletionQueue:
         if errors:
             raise errors[0]
 
+    def stop(self) -> None:
+        """Waits for the queue to drain and ends its thread (a later submit starts a new one)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._items.put(None)
+            thread.join()
+
     def _run(self) -> None:
         while True:
             item = self._items.get()

@@ -73,12 +73,21 @@ def report_deferred(writer: SummaryWriter) -> None:
         writer._report_nonfinite(tag, info, nonfinite)
 
 
-def wait_pending(writer: SummaryWriter) -> None:
-    """flush()/close(): waits for queued device results, then reports their warnings."""
+def wait_pending(writer: SummaryWriter, stop: bool = False) -> Optional[BaseException]:
+    """flush()/close(): waits for queued device results and reports their warnings. Returns
+    (rather than raises) an error a queued write hit, so close() can close its files first;
+    ``stop`` also ends the queue's thread."""
     q: Optional[CompletionQueue] = writer.__dict__.get("_completion")
+    error: Optional[BaseException] = None
     if q is not None:
-        q.wait()
+        try:
+            q.wait()
+        except Exception as e:
+            error = e
+        if stop:
+            q.stop()
     report_deferred(writer)
+    return error
 
 
 def add_histogram_device(

@@ -452,7 +452,9 @@ class SummaryWriter:
         Returns once everything logged before the call is written to the OS, for every run
         this writer owns (a barrier, like torch's), device results still in flight included.
         """
-        _device_log.wait_pending(self)
+        error = _device_log.wait_pending(self)
+        if error is not None:
+            raise error
         if self.all_writers is None:
             return
         for writer in self.all_writers.values():
@@ -460,13 +462,15 @@ class SummaryWriter:
 
     def close(self) -> None:
         """Flushes and closes every event file. Logging afterwards opens a new file."""
-        _device_log.wait_pending(self)
+        error = _device_log.wait_pending(self, stop=True)
         if self.all_writers is None:
+            if error is not None:
+                raise error
             return
         writers = list(self.all_writers.values())
         self._closed_stats = self.stats()
         self.file_writer = self.all_writers = None
-        errors = []
+        errors = [] if error is None else [error]
         for writer in writers:
             try:
                 writer.close()
