@@ -311,14 +311,22 @@ ti._patch_lang_tensor = _patched
 from xfast import _gpu_histogram as g
 from xfast._triton_histogram import histogram_triton
 x = torch.from_numpy(np.load(sys.argv[1]))
-for dt in (torch.float32, torch.bfloat16, torch.float16):
-    y = x.to(dt)
-    ts, prev = [y, y[:1000]], [torch.zeros_like(y), None]
-    slots, thr, _ = g._device_tables(torch, y.device)
+slots, thr, _ = g._device_tables(torch, x.device)
+
+
+def same(ts, prev):
     a = histogram_triton(torch, ts, prev, slots, thr, g.NBINS, 3).numpy()
     b = g.histogram_device(ts, prev).numpy()
-    assert (a[:, :g.NBINS] == b[:, :g.NBINS]).all(), dt
+    assert (a[:, :g.NBINS] == b[:, :g.NBINS]).all(), [t.dtype for t in ts]
     np.testing.assert_allclose(a[:, g.NBINS:], b[:, g.NBINS:], rtol=1e-9, atol=1e-6)
+
+
+for dt in (torch.float32, torch.bfloat16, torch.float16):
+    y = x.to(dt)
+    same([y, y[:1000]], [torch.zeros_like(y), None])
+# One batch: separate allocations, two dtypes (two launches), views at odd offsets.
+other = (x[:3001] * 2).clone()
+same([x, x[7:5007].bfloat16(), other, x[3:2000]], [None, None, other * 0.5, None])
 print("ok")
 """
 

@@ -80,7 +80,9 @@ def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
 _triton_state: dict[str, Any] = {}
 
 
-def _use_triton(device: Any, tensors: Sequence[Any]) -> bool:
+def _use_triton(
+    device: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]
+) -> bool:
     """Triton for CUDA float32/bfloat16/float16 batches when it imports, unless
     XFAST_DEVICE_HISTOGRAM=torch; XFAST_DEVICE_HISTOGRAM=triton forces it (CPU tensors under
     TRITON_INTERPRET=1, for tests)."""
@@ -93,7 +95,10 @@ def _use_triton(device: Any, tensors: Sequence[Any]) -> bool:
         from xfast import _triton_histogram
     except ImportError:
         return False
-    return all(_triton_histogram.supports(t) for t in tensors)
+    return all(
+        _triton_histogram.supports(t, prev[j] if prev is not None else None)
+        for j, t in enumerate(tensors)
+    )
 
 
 def _disable_triton(e: Exception) -> None:
@@ -146,7 +151,7 @@ def histogram_device(
         raise ValueError("histogram_device needs at least one tensor")
     device = tensors[0].device
     tables = _device_tables(torch, device)
-    if _use_triton(device, tensors):
+    if _use_triton(device, tensors, prev):
         try:
             from xfast._triton_histogram import histogram_triton
 

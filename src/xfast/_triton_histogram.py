@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The default-bins histogram as one fused Triton kernel per tensor (float32/bfloat16/float16).
+"""The default-bins histogram as one fused Triton kernel per batch (float32/bfloat16/float16).
 
 Same method and result layout as xfast._gpu_histogram (whose torch-ops code is the reference
 this kernel is tested against): one read of the tensor computes the slot of every element,
 a per-program histogram (``tl.histogram``) and per-program finite-value moments; programs add
 their histograms into a fixed-size count tensor with atomics and store their moments in a
-small partials tensor that a handful of torch ops reduce for all tensors at once. Temporaries:
+small partials tensor that a handful of torch ops reduce for all tensors at once. All tensors of
+one dtype go in one launch (a model's parameters: one launch per step). Temporaries:
 O(programs + buckets) per tensor, whatever its size. Used only for CUDA tensors when triton
 imports; any failure falls back to the torch-ops path (xfast._gpu_histogram).
 """
@@ -24,10 +25,24 @@ _NPART = 10  # min, max, sum, sum_squares, finite, nan, pos_inf, neg_inf, zeros,
 
 @triton.jit
 def _histogram_kernel(
-    x_ptr, prev_ptr, n, iters, slots_ptr, thr_ptr, counts_ptr, part_ptr,
-    HAS_PREV: tl.constexpr, BLOCK: tl.constexpr, NSLOT: tl.constexpr,
+    x_ptr, prev_ptr, meta_ptr, k, tid_ptr, lpid_ptr, iters, slots_ptr, thr_ptr, counts_ptr,
+    part_ptr, HAS_PREV: tl.constexpr, ALIGNED: tl.constexpr, BLOCK: tl.constexpr,
+    NSLOT: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
+    # Several tensors of one dtype in one launch: program pid works on the launch's tensor tid,
+    # blocks lpid * iters .. +iters of it. Tensor j starts meta[j] elements after x_ptr (prev:
+    # meta[k + j] after prev_ptr), holds meta[2k + j] elements and owns row meta[3k + j] of
+    # counts.
+    pid = tl.program_id(0)
+    tid = tl.load(tid_ptr + pid).to(tl.int64)
+    lpid = tl.load(lpid_ptr + pid).to(tl.int64)
+    xoff = tl.load(meta_ptr + tid)
+    poff = tl.load(meta_ptr + k + tid)
+    n = tl.load(meta_ptr + 2 * k + tid)
+    row = tl.load(meta_ptr + 3 * k + tid)
+    if ALIGNED:  # every offset is a multiple of 16 elements: lets Triton vectorize the loads
+        xoff = tl.multiple_of(xoff, 16)
+        poff = tl.multiple_of(poff, 16)
     lane = tl.arange(0, BLOCK)
     hist = tl.zeros([NSLOT], dtype=tl.int32)
     s_sum = tl.zeros([BLOCK], dtype=tl.float64)
@@ -41,9 +56,9 @@ def _histogram_kernel(
     c_ninf = tl.zeros([BLOCK], dtype=tl.int32)
     c_zero = tl.zeros([BLOCK], dtype=tl.int32)
     for it in range(iters):
-        offs = (pid * iters + it) * BLOCK + lane
+        offs = (lpid * iters + it) * BLOCK + lane
         m = offs < n
-        x = tl.load(x_ptr + offs, mask=m, other=0.0).to(tl.float32)
+        x = tl.load(x_ptr + xoff + offs, mask=m, other=0.0).to(tl.float32)
         bits = x.to(tl.int32, bitcast=True)
         idx = (bits >> 15) & 0x1FFFF
         s = tl.load(slots_ptr + idx, mask=m, other=0)
@@ -64,11 +79,11 @@ def _histogram_kernel(
         c_ninf += (m & (x == float("-inf"))).to(tl.int32)
         c_zero += (m & (x == 0.0)).to(tl.int32)
         if HAS_PREV:
-            p = tl.load(prev_ptr + offs, mask=m, other=0.0).to(tl.float64)
+            p = tl.load(prev_ptr + poff + offs, mask=m, other=0.0).to(tl.float64)
             u = tl.where(fin, d - p, 0.0)
             s_up += u * u
-    tl.atomic_add(counts_ptr + tl.arange(0, NSLOT), hist.to(tl.int64))
-    out = part_ptr + pid * 10
+    tl.atomic_add(counts_ptr + row * NSLOT + tl.arange(0, NSLOT), hist.to(tl.int64))
+    out = part_ptr + pid.to(tl.int64) * 10
     tl.store(out + 0, tl.min(v_min, axis=0).to(tl.float64))
     tl.store(out + 1, tl.max(v_max, axis=0).to(tl.float64))
     tl.store(out + 2, tl.sum(s_sum, axis=0))
@@ -81,27 +96,56 @@ def _histogram_kernel(
     tl.store(out + 9, tl.sum(s_up, axis=0))
 
 
-_ids_cache: dict[tuple[str, tuple[int, ...]], Any] = {}
+_layout_cache: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
 
 
-def _segment_ids(torch: Any, device: Any, grids: tuple[int, ...]) -> Any:
-    """Tensor index of each program's partials row, cached per layout: logging the same model
-    every step reuses it, so the upload (from pinned memory, non-blocking) happens once."""
-    key = (str(device), grids)
-    ids = _ids_cache.get(key)
-    if ids is None:
-        host = torch.repeat_interleave(torch.arange(len(grids)), torch.tensor(grids))
-        if device.type == "cuda":
-            host = host.pin_memory()
-        ids = _ids_cache[key] = host.to(device, non_blocking=True)
-    return ids
+def _upload(torch: Any, device: Any, host: Any) -> Any:
+    """A small host tensor on `device`, copied from pinned memory without blocking."""
+    if device.type == "cuda":
+        host = host.pin_memory()
+    return host.to(device, non_blocking=True)
 
 
-def supports(t: Any) -> bool:
-    """Whether this kernel takes tensor t (the three float types it widens exactly)."""
+def _program_tables(
+    torch: Any, device: Any, rows: tuple[int, ...], progs: tuple[int, ...]
+) -> tuple[Any, Any, Any]:
+    """Per program: the launch's tensor index, the program's index within that tensor, and
+    the tensor's row in the batch (int64, for the final reduction). Cached per layout: logging
+    the same model every step reuses them, so they are uploaded once."""
+    key = (str(device), rows, progs)
+    t = _layout_cache.get(key)
+    if t is None:
+        counts = torch.tensor(progs)
+        tid = torch.repeat_interleave(torch.arange(len(rows), dtype=torch.int32), counts)
+        starts = torch.cumsum(counts, 0) - counts
+        lpid = torch.arange(int(counts.sum()), dtype=torch.int32) - torch.repeat_interleave(
+            starts, counts
+        ).to(torch.int32)
+        ids = torch.repeat_interleave(torch.tensor(rows, dtype=torch.int64), counts)
+        t = _layout_cache[key] = tuple(_upload(torch, device, a) for a in (tid, lpid, ids))
+    return t
+
+
+def _groups(tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]) -> list[list[int]]:
+    """Indices of tensors that can share one launch: same dtype, and prev present (of that
+    dtype) for all or none."""
+    groups: dict[tuple[Any, bool], list[int]] = {}
+    for j, t in enumerate(tensors):
+        p = prev[j] if prev is not None else None
+        has_prev = p is not None and p.dtype == t.dtype
+        groups.setdefault((t.dtype, has_prev), []).append(j)
+    return list(groups.values())
+
+
+def supports(t: Any, p: Optional[Any] = None) -> bool:
+    """Whether this kernel takes tensor t (the three float types it widens exactly) and its
+    optional previous value p (same dtype, same size, contiguous)."""
     import torch
 
-    return t.dtype in (torch.float32, torch.bfloat16, torch.float16)
+    ok = t.dtype in (torch.float32, torch.bfloat16, torch.float16) and t.is_contiguous()
+    if p is not None:
+        ok = ok and p.dtype == t.dtype and p.numel() == t.numel() and p.is_contiguous()
+    return bool(ok)
 
 
 def histogram_triton(
@@ -110,32 +154,41 @@ def histogram_triton(
 ) -> Any:
     """Packed (len(tensors), nbins + 10) float64 rows, as _gpu_histogram.histogram_device.
 
-    One kernel launch per tensor plus ~10 torch ops for the whole batch; no host sync.
-    `programs` caps the grid per tensor (a few per SM), each program looping over blocks.
+    One kernel launch per dtype in the batch plus ~10 torch ops; no host sync. The element
+    offsets of the tensors (from their data pointers: host metadata) travel in one small
+    non-blocking upload per launch. `programs` sizes the grid (a few per SM), each program
+    looping over `iters` blocks of one tensor.
     """
     device = tensors[0].device
     k = len(tensors)
     counts = torch.zeros((k, _SLOTS_P2), dtype=torch.int64, device=device)
-    grids = []
-    for t in tensors:
-        blocks = max(1, triton.cdiv(t.numel(), _BLOCK))
-        grid = min(blocks, programs)
-        grids.append((grid, triton.cdiv(blocks, grid)))
-    total = sum(g for g, _ in grids)
+    launches = []
+    for rows in _groups(tensors, prev):
+        xs = [tensors[j].detach() for j in rows]
+        ps = [prev[j].detach() if prev is not None and prev[j] is not None else xs[i]
+              for i, j in enumerate(rows)]
+        has_prev = prev is not None and prev[rows[0]] is not None
+        blocks = [max(1, triton.cdiv(x.numel(), _BLOCK)) for x in xs]
+        iters = max(1, triton.cdiv(sum(blocks), programs))
+        progs = tuple(triton.cdiv(b, iters) for b in blocks)
+        es = xs[0].element_size()
+        xoff = [(x.data_ptr() - xs[0].data_ptr()) // es for x in xs]
+        poff = [(p.data_ptr() - ps[0].data_ptr()) // es for p in ps]
+        meta = _upload(torch, device, torch.tensor(xoff + poff + [x.numel() for x in xs] + rows))
+        tid, lpid, ids = _program_tables(torch, device, tuple(rows), progs)
+        aligned = all(o % 16 == 0 for o in xoff + poff)
+        launches.append((xs[0], ps[0], meta, len(rows), tid, lpid, ids, iters, has_prev, aligned))
+    total = sum(int(l[4].numel()) for l in launches)
     part = torch.empty((total, _NPART), dtype=torch.float64, device=device)
-    seg = []
     row = 0
-    for j, (t, (grid, iters)) in enumerate(zip(tensors, grids)):
-        x = t.detach().reshape(-1)
-        p = prev[j] if prev is not None else None
-        pv = p.detach().reshape(-1) if p is not None else x
+    for x0, p0, meta, kg, tid, lpid, _, iters, has_prev, aligned in launches:
+        grid = int(tid.numel())
         _histogram_kernel[(grid,)](
-            x, pv, x.numel(), iters, slots, thr, counts[j], part[row:],
-            HAS_PREV=p is not None, BLOCK=_BLOCK, NSLOT=_SLOTS_P2, num_warps=8,
+            x0, p0, meta, kg, tid, lpid, iters, slots, thr, counts, part[row:],
+            HAS_PREV=has_prev, ALIGNED=aligned, BLOCK=_BLOCK, NSLOT=_SLOTS_P2, num_warps=8,
         )
-        seg.append((j, grid))
         row += grid
-    ids = _segment_ids(torch, device, tuple(g for _, g in seg))
+    ids = launches[0][6] if len(launches) == 1 else torch.cat([l[6] for l in launches])
     sums = torch.zeros((k, _NPART), dtype=torch.float64, device=device).index_add_(0, ids, part)
     inf = float("inf")
     mins = torch.full((k,), inf, dtype=torch.float64, device=device).scatter_reduce_(
