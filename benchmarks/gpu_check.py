@@ -200,7 +200,8 @@ def model_wide(params: list[torch.Tensor], bw: float) -> None:
     nbytes = sum(p.numel() * p.element_size() for p in params)
     nparam = sum(p.numel() for p in params)
     one_pass_ms = nbytes / bw / 1e6
-    print(f"== add_histograms on {nparam / 1e9:.2f}B {params[0].dtype} parameters "
+    print(f"== add_histograms on {nparam / 1e9:.2f}B {params[0].dtype} parameters in "
+          f"{len(params)} tensors "
           f"({nbytes / 2**30:.1f} GiB; one read pass = {one_pass_ms:.2f} ms)", flush=True)
     named = [(f"layer{i}", p) for i, p in enumerate(params)]
     with tempfile.TemporaryDirectory() as d, SummaryWriter(d) as w:
@@ -217,6 +218,20 @@ def model_wide(params: list[torch.Tensor], bw: float) -> None:
         set_path("auto")
 
 
+def transformer_like(target: float, d: int = 2048) -> list[torch.Tensor]:
+    """bf16 parameters shaped like a decoder stack (q, k, v, o, up, down, two norms per layer:
+    8 tensors of very different sizes per layer), each with a .grad, ~target elements."""
+    per_layer = 12 * d * d + 2 * d
+    shapes = [(d, d)] * 4 + [(4 * d, d), (d, 4 * d), (d,), (d,)]
+    params = []
+    for _ in range(max(1, int(target // per_layer))):
+        for shape in shapes:
+            p = torch.nn.Parameter(torch.randn(shape, device="cuda", dtype=torch.bfloat16) * 0.02)
+            p.grad = torch.randn_like(p) * 1e-3
+            params.append(p)
+    return params
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--max-elements", type=float, default=1e9)
@@ -226,12 +241,7 @@ def main() -> int:
         return cpu_only(args)
     print("device:", torch.cuda.get_device_name(), "| torch", torch.__version__, flush=True)
     t_start = time.time()
-    width = 8192
-    layers = max(1, int(args.model_params // (width * width)))
-    params = [torch.nn.Parameter(torch.randn(width, width, device="cuda", dtype=torch.bfloat16) * 0.02)
-              for _ in range(layers)]
-    for p in params:
-        p.grad = torch.randn_like(p) * 1e-3
+    params = transformer_like(args.model_params)
     check_correctness(args.max_elements)
     check_end_to_end()
     check_no_sync(params)
