@@ -80,13 +80,17 @@ const void* array_data(const py::array& a, std::size_t* n) {
   return a.data();
 }
 
+DType checked_dtype(int dtype) {
+  if (dtype < 0 || dtype > static_cast<int>(DType::kBool)) throw py::value_error("bad dtype code");
+  return static_cast<DType>(dtype);
+}
+
 // Runs the default-bins kernel on a contiguous buffer, releasing the GIL for large inputs.
 HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   std::size_t n = 0;
   const void* data = array_data(a, &n);
-  if (dtype < 0 || dtype > static_cast<int>(DType::kBool)) throw py::value_error("bad dtype code");
+  const DType dt = checked_dtype(dtype);
   HistogramAccum acc;
-  const auto dt = static_cast<DType>(dtype);
   const bool release = static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes;
   std::optional<py::gil_scoped_release> nogil;
   if (release) nogil.emplace();
@@ -98,9 +102,8 @@ HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   return acc;
 }
 
-// The kernel's result as a dict (testing and the device-logging host path).
-py::dict histogram_dict(const py::array& data, int dtype, bool serial) {
-  const HistogramAccum acc = run_histogram(data, dtype, serial);
+// A kernel result as a dict (testing and the model-wide host path).
+py::dict accum_dict(const HistogramAccum& acc) {
   py::dict d;
   d["counts"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(acc.counts.size()), acc.counts.data());
   d["min"] = acc.min;
@@ -113,6 +116,11 @@ py::dict histogram_dict(const py::array& data, int dtype, bool serial) {
   d["neg_inf"] = acc.neg_inf;
   return d;
 }
+
+py::dict histogram_dict(const py::array& data, int dtype, bool serial) {
+  return accum_dict(run_histogram(data, dtype, serial));
+}
+
 
 // Builds a finished HistogramData from counts; nullptr when nothing was counted.
 std::unique_ptr<HistogramData> finish(const std::vector<double>& counts,
@@ -395,6 +403,27 @@ PYBIND11_MODULE(_core, m) {
   });
   t.def("histogram_default", &histogram_dict, py::arg("data"), py::arg("dtype"),
         py::arg("serial") = false);
+  m.def(
+      "histogram_default_many",
+      [](const std::vector<std::pair<py::array, int>>& batch) {
+        std::vector<HistogramInput> inputs;
+        for (const auto& [a, dtype] : batch) {
+          std::size_t n = 0;
+          const void* data = array_data(a, &n);
+          inputs.push_back({data, n, checked_dtype(dtype)});
+        }
+        std::vector<HistogramAccum> out;
+        {
+          py::gil_scoped_release nogil;  // the arrays stay alive: `batch` holds them
+          histogram_default_batch(inputs, &out, &ThreadPool::shared());
+        }
+        py::list results;
+        for (const HistogramAccum& acc : out) results.append(accum_dict(acc));
+        return results;
+      },
+      py::arg("batch"),
+      "histogram_default over [(buffer, dtype code), ...] in one pool dispatch; a list of the "
+      "same dicts.");
   m.def(
       "histogram_default", [](const py::array& data, int dtype) { return histogram_dict(data, dtype, false); },
       py::arg("data"), py::arg("dtype"),

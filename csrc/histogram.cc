@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -558,7 +559,74 @@ void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* ou
   merge_workers(workers, dt, out);
 }
 
+// Adds one finished partial result into *out (min/max only when the partial saw a finite value).
+void accumulate(const HistogramAccum& p, HistogramAccum* out) {
+  for (std::size_t i = 0; i < kDefaultBins; ++i) out->counts[i] += p.counts[i];
+  if (p.finite > 0) {
+    out->min = out->finite > 0 ? std::min(out->min, p.min) : p.min;
+    out->max = out->finite > 0 ? std::max(out->max, p.max) : p.max;
+  }
+  out->finite += p.finite;
+  out->sum += p.sum;
+  out->sum_squares += p.sum_squares;
+  out->nan += p.nan;
+  out->pos_inf += p.pos_inf;
+  out->neg_inf += p.neg_inf;
+}
+
 }  // namespace
+
+void histogram_default_batch(const std::vector<HistogramInput>& inputs,
+                             std::vector<HistogramAccum>* out, ThreadPool* pool) {
+  out->assign(inputs.size(), HistogramAccum{});
+  struct Item {
+    std::size_t input, lo, len;
+  };
+  std::vector<Item> items;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    for (std::size_t lo = 0; lo < inputs[i].n; lo += kChunk) {
+      items.push_back({i, lo, std::min(kChunk, inputs[i].n - lo)});
+    }
+    total += inputs[i].n;
+  }
+  const std::size_t nworkers =
+      pool == nullptr || total < kParallelThreshold ? 1 : std::min(pool->size(), items.size());
+  std::mutex mu;  // guards *out while a worker adds what it gathered for one input
+  std::atomic<std::size_t> next{0};  // relaxed: hands out distinct items (see run_histogram)
+  auto work = [&](std::size_t) {
+    // A worker keeps one accumulator for the input it is on and folds it into (*out)[input]
+    // when it moves on, so memory stays one accumulator per worker whatever the batch size.
+    WorkerAccum acc;
+    std::size_t cur = inputs.size();
+    auto flush = [&] {
+      if (cur == inputs.size()) return;
+      std::vector<WorkerAccum> one(1);
+      std::swap(one[0], acc);
+      HistogramAccum part;
+      merge_workers(one, inputs[cur].dtype, &part);
+      std::lock_guard<std::mutex> lock(mu);
+      accumulate(part, &(*out)[cur]);
+    };
+    for (std::size_t k = next.fetch_add(1, std::memory_order_relaxed); k < items.size();
+         k = next.fetch_add(1, std::memory_order_relaxed)) {
+      const Item& it = items[k];
+      if (it.input != cur) {
+        flush();
+        cur = it.input;
+      }
+      const HistogramInput& in = inputs[it.input];
+      const auto* base = static_cast<const uint8_t*>(in.data);
+      count_chunk(base + it.lo * elem_size(in.dtype), it.len, in.dtype, &acc);
+    }
+    flush();
+  };
+  if (nworkers <= 1) {
+    work(0);
+  } else {
+    pool->parallel_for(nworkers, work);
+  }
+}
 
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out) {
   run_histogram(data, n, dtype, out, nullptr);

@@ -61,6 +61,22 @@ struct HistogramAccum {
 void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAccum* out,
                        ThreadPool* pool);
 
+// One tensor of a batch: `n` contiguous elements of `dtype` at `data`.
+struct HistogramInput {
+  const void* data;
+  std::size_t n;
+  DType dtype;
+};
+
+// histogram_default_batch
+//
+// histogram_default for many tensors in one pool dispatch (a model's parameters): every
+// tensor's 4 MiB chunks form one work list that the workers claim in order, so small tensors
+// cost no pool wake-up each. out[i] is exactly what histogram_default gives for inputs[i].
+// Extra memory: one accumulator per worker plus one result per input. Any thread; no GIL.
+void histogram_default_batch(const std::vector<HistogramInput>& inputs,
+                             std::vector<HistogramAccum>* out, ThreadPool* pool);
+
 // The same counting done single-threaded in one chunk; tests compare the two.
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out);
 

@@ -95,6 +95,19 @@ def test_every_dtype_threaded_serial_numpy(dtype: torch.dtype, n: int) -> None:
     check(_core.testing.histogram_default(data, code, True), ref)
 
 
+def test_batch_call_equals_one_call_per_tensor() -> None:
+    # One pool dispatch over tensors of mixed dtypes and sizes (small ones share no chunk).
+    tensors = [as_dtype(tricky_float32(n, seed=n), dt) for n, dt in (
+        (5, torch.float32), ((1 << 20) + 5, torch.float32), (3000, torch.bfloat16),
+        (2049, torch.float64), ((1 << 18) + 1, torch.float16), (700, torch.int32),
+    )]
+    buffers = [histogram_buffer(t) for t in tensors]
+    for got, (data, code), t in zip(_core.histogram_default_many(buffers), buffers, tensors):
+        one = _core.testing.histogram_default(data, code, True)
+        np.testing.assert_array_equal(got["counts"], one["counts"])
+        check(got, reference(t))
+
+
 def test_every_float32_range_boundary_is_exact() -> None:
     # The lowest and highest float of each of the 2^17 table ranges (sign, exponent, 8 mantissa
     # bits), excluding inf/NaN: the O(1) index must agree with a binary search everywhere.

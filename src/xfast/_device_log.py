@@ -144,10 +144,22 @@ def defer_if_pending(writer: SummaryWriter, tag: str, write: Callable[[], None])
     return True
 
 
-def _host_row(t: Any, prev: Any, want_zeros: bool) -> np.ndarray:
+def _host_rows(tensors: list[Any], prevs: list[Any], want_zeros: bool) -> list[np.ndarray]:
+    """Packed rows of host tensors: one native batch call (one pool dispatch for all)."""
+    buffers = [histogram_buffer(t) for t in tensors]
+    results = _core.histogram_default_many(buffers)
+    return [_host_row(t, p, want_zeros, b, r)
+            for t, p, b, r in zip(tensors, prevs, buffers, results)]
+
+
+def _host_row(
+    t: Any, prev: Any, want_zeros: bool, buffer: Optional[tuple[np.ndarray, int]] = None,
+    r: Optional[dict[str, Any]] = None,
+) -> np.ndarray:
     """The packed row of a host tensor, from the native kernel (plus numpy for extras)."""
-    data, code = histogram_buffer(t)
-    r = _core.histogram_default(data, code)
+    data, code = histogram_buffer(t) if buffer is None else buffer
+    if r is None:
+        r = _core.histogram_default(data, code)
     row = np.zeros(WIDTH, dtype=np.float64)
     row[:NBINS] = r["counts"]
     for name in ("min", "max", "sum", "sum_squares", "finite", "nan", "pos_inf", "neg_inf"):
@@ -277,7 +289,8 @@ def add_histograms(
         tags = tuple(it.tag for it in group)
         q.submit(event, lambda g=group, h=host: write_all(g, h.numpy()), tags)  # type: ignore[union-attr]
     if host_items:
-        rows = [_host_row(it.tensor, it.prev, want_zeros) for it in host_items]
+        rows = _host_rows([it.tensor for it in host_items], [it.prev for it in host_items],
+                          want_zeros)
         if q is not None and any(q.pending(it.tag) for it in host_items):
             q.submit(None, lambda: write_all(host_items, rows), tuple(it.tag for it in host_items))
         else:
