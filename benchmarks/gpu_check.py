@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from xfast import SummaryWriter, _core
+from xfast import SummaryWriter, _core, _gpu_histogram
 from xfast._convert import histogram_buffer
-from xfast import _gpu_histogram
 from xfast._gpu_histogram import COL, NBINS, histogram_device
 
 PATHS = ("auto", "torch")  # auto = the Triton kernel when it imports, else torch ops
@@ -183,9 +182,9 @@ def timings(limit: float) -> None:
                 for path in PATHS:
                     set_path(path)
                     w.add_histogram("warm", x[:1000], 0)
-                    caller, gpu, peak = time_call(lambda: w.add_histogram("h", x, 0))
+                    caller, gpu, peak = time_call(lambda x=x: w.add_histogram("h", x, 0))
                     passes = gpu / (x.numel() * x.element_size() / bw / 1e6)
-                    print(f"  n={n:.0e} {str(dtype):>14} {path:>5}: caller {caller:8.2f} ms  "
+                    print(f"  n={n:.0e} {dtype!s:>14} {path:>5}: caller {caller:8.2f} ms  "
                           f"GPU {gpu:8.2f} ms (= {passes:5.1f} read passes)  "
                           f"peak extra {peak:7.1f} MiB{triton_note()}", flush=True)
                     if peak > 64 + 16:
@@ -209,7 +208,7 @@ def model_wide(params: list[torch.Tensor], bw: float) -> None:
             set_path(path)
             for label, kw in (("params", {}), ("params+grads+norm", {"grads": True, "stats": ("norm",)})):
                 w.add_histograms(named, 0, **kw)
-                caller, gpu, peak = time_call(lambda: w.add_histograms(named, 1, **kw), 2)
+                caller, gpu, peak = time_call(lambda kw=kw: w.add_histograms(named, 1, **kw), 2)
                 read = one_pass_ms * (2 if kw else 1)
                 print(f"  {path:>5} {label}: caller {caller:8.2f} ms/step  GPU {gpu:8.2f} ms/step "
                       f"(= {gpu / read:5.1f} read passes of what it reads)  "

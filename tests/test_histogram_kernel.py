@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from conftest import load_run
 from torch.utils.tensorboard.summary import make_histogram
 
-from conftest import load_run
 from xfast import SummaryWriter, _core, _device_log
 from xfast._convert import histogram_buffer
 from xfast._gpu_histogram import COL, NBINS, histogram_device

@@ -211,9 +211,9 @@ def _stat(name: str, row: np.ndarray) -> float:
         return row[COL["max"]] if n else math.nan
     if name == "zero_fraction":
         total = n + row[COL["nan"]] + row[COL["pos_inf"]] + row[COL["neg_inf"]]
-        return row[COL["zeros"]] / total if total else math.nan
+        return float(row[COL["zeros"]] / total) if total else math.nan
     if name == "nonfinite":
-        return row[COL["nan"]] + row[COL["pos_inf"]] + row[COL["neg_inf"]]
+        return float(row[COL["nan"]] + row[COL["pos_inf"]] + row[COL["neg_inf"]])
     if name == "update_ratio":
         return math.sqrt(row[COL["update_sum_squares"]]) / math.sqrt(q) if q else math.nan
     raise ValueError(f"unknown stat {name!r}; choose from {STATS}")
@@ -282,12 +282,16 @@ def add_histograms(
         else:
             host_items.append(it)
     torch = torch_module()
-    q = completion_queue(writer) if by_device else writer.__dict__.get("_completion")
+    q: Optional[CompletionQueue] = writer.__dict__.get("_completion")
     for group in by_device.values():
         result = histogram_device([it.tensor for it in group], [it.prev for it in group])
         host, event = to_pinned_host(torch, result)
-        tags = tuple(it.tag for it in group)
-        q.submit(event, lambda g=group, h=host: write_all(g, h.numpy()), tags)  # type: ignore[union-attr]
+
+        def write_group(g: list[_Item] = group, h: Any = host) -> None:
+            write_all(g, h.numpy())
+
+        q = completion_queue(writer)
+        q.submit(event, write_group, tuple(it.tag for it in group))
     if host_items:
         rows = _host_rows([it.tensor for it in host_items], [it.prev for it in host_items],
                           want_zeros)

@@ -175,9 +175,8 @@ def histogram_device(
         if t.device != device:
             raise ValueError("histogram_device: all tensors must be on one device")
         flat = t.detach().reshape(-1)
-        pflat = None
-        if prev is not None and prev[j] is not None:
-            pflat = prev[j].detach().reshape(-1)
+        p = prev[j] if prev is not None else None
+        pflat = None if p is None else p.detach().reshape(-1)
         base = j * (_SLOTS + 1)
         for lo in range(0, flat.numel(), step):
             x = flat[lo : lo + step]

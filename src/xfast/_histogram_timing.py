@@ -51,8 +51,9 @@ def histogram_cpu_benchmark(
     out["xfast_serial"] = best_ms(lambda: _core.testing.histogram_default(a, 0, True), 1)
     out["ratio_to_sum"] = out["xfast"] / out["torch_sum"]
     if include_torch_writer:
-        from torch.utils.tensorboard.summary import histogram
+        from torch.utils.tensorboard import summary
 
+        histogram: Any = summary.histogram  # untyped in torch
         edges = np.asarray(_core.default_edges())
         out["torch_writer"] = best_ms(lambda: histogram("h", x, edges), 1)
     return out
