@@ -317,6 +317,8 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("after_fork_in_child", [] { ThreadPool::shared().abandon_after_fork(); },
         "Resets the histogram thread pool in a forked child.");
+  m.def("histogram_implementation", &histogram_implementation,
+        "The float32 histogram loops in use: 'avx2', 'sse2' or 'portable'.");
   m.def(
       "default_slot_table",
       [] {

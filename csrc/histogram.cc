@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -17,6 +18,7 @@
 #endif
 
 #include "cpu_features.h"
+#include "histogram_moments.h"
 #include "platform.h"
 #include "thread_pool.h"
 
@@ -164,10 +166,7 @@ struct WorkerAccum {
 // stays a tight scalar loop; the block is re-read from L1, so memory is still read once.
 constexpr std::size_t kBlock = 2048;  // 8 KiB of float32: stays in a 32 KiB L1 with the counts' hot lines
 
-struct BlockMoments {
-  float min, max;
-  double sum, sum_squares;
-};
+using internal::BlockMoments;
 
 // Moments of p[0..n) (n >= 1) assuming every value is finite. If one is not, sum_squares comes
 // out inf or NaN (no finite float32 square, even summed over a block, overflows a double), which
@@ -236,15 +235,26 @@ BlockMoments block_moments_sse2(const float* p, std::size_t n) {
 
 using BlockMomentsFn = BlockMoments (*)(const float*, std::size_t);
 
-// Decided once; XFAST_FORCE_PORTABLE=1 selects the scalar loop so tests cover both.
-BlockMomentsFn block_moments_fn() {
+// Decided once: AVX2 when the CPU has it, else SSE2 (x86-64 baseline), else the scalar loop.
+// XFAST_FORCE_PORTABLE=1 selects the scalar loop (and scalar counting) so tests cover both.
+BlockMomentsFn choose_block_moments() {
+  if (internal::force_portable()) return block_moments_portable;
+#if defined(XFAST_HAVE_AVX2)
+  // XFAST_NO_AVX2 (any value) keeps the SSE2 loop on AVX2 machines, for its tests.
+  if (internal::cpu_has_avx2() && std::getenv("XFAST_NO_AVX2") == nullptr) {
+    return internal::block_moments_avx2;
+  }
+#endif
 #if defined(__SSE2__)
-  static const BlockMomentsFn fn =
-      internal::force_portable() ? block_moments_portable : block_moments_sse2;
-  return fn;
+  return block_moments_sse2;
 #else
   return block_moments_portable;
 #endif
+}
+
+BlockMomentsFn block_moments_fn() {
+  static const BlockMomentsFn fn = choose_block_moments();
+  return fn;
 }
 
 // Sub-count arrays: consecutive elements often share a bucket (weights cluster around 0), and
@@ -635,6 +645,14 @@ void histogram_default_serial(const void* data, std::size_t n, DType dtype, Hist
 void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAccum* out,
                        ThreadPool* pool) {
   run_histogram(data, n, dtype, out, n < kParallelThreshold ? nullptr : pool);
+}
+
+const char* histogram_implementation() {
+  const BlockMomentsFn fn = block_moments_fn();
+#if defined(XFAST_HAVE_AVX2)
+  if (fn == internal::block_moments_avx2) return "avx2";
+#endif
+  return fn == block_moments_portable ? "portable" : "sse2";
 }
 
 std::vector<uint16_t> default_slot_table(std::vector<float>* thresholds) {

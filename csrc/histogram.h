@@ -80,6 +80,10 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
 // The same counting done single-threaded in one chunk; tests compare the two.
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out);
 
+// Which float32 moments loop this process uses: "avx2", "sse2" or "portable" (counting is
+// SSE2 unless "portable"). Decided once from the CPU, XFAST_FORCE_PORTABLE and XFAST_NO_AVX2.
+const char* histogram_implementation();
+
 // default_slot_table
 //
 // The O(1) bucket index the kernel uses, for other implementations of it (the device-side

@@ -5,6 +5,7 @@ the asynchronous device path's ordering, and add_histograms, against numpy/torch
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -129,8 +130,8 @@ def test_matches_torch_make_histogram() -> None:
     assert ours["sum_squares"] == pytest.approx(theirs.sum_squares, rel=1e-12)
 
 
-def test_portable_moments_path_gives_the_same_result(tmp_path: Any) -> None:
-    # XFAST_FORCE_PORTABLE is read once per process: each path runs in a child process.
+def test_portable_sse2_avx2_paths_give_the_same_result(tmp_path: Any) -> None:
+    # The path is chosen once per process: each one runs in a child process.
     x = tricky_float32(300_000, seed=5)
     src, out = str(tmp_path / "x.npy"), str(tmp_path / "r.npy")
     np.save(src, x)
@@ -140,15 +141,26 @@ def test_portable_moments_path_gives_the_same_result(tmp_path: Any) -> None:
         "r = _core.testing.histogram_default(np.load(sys.argv[1]), 0, False)\n"
         "np.save(sys.argv[2], np.concatenate([r['counts'].astype(np.float64),"
         " [r['min'], r['max'], r['sum'], r['sum_squares'], r['finite'], r['nan']]]))\n"
+        "print(_core.histogram_implementation())\n"
     )
     ref = reference(torch.from_numpy(x))
-    for env_value in ("1", "0"):
-        env = dict(os.environ, XFAST_FORCE_PORTABLE=env_value)
-        subprocess.run([sys.executable, "-c", code, src, out], check=True, env=env)
+    # Portable loops; SSE2 moments; the best the CPU has (AVX2 moments where available).
+    seen = []
+    for extra in ({"XFAST_FORCE_PORTABLE": "1"}, {"XFAST_NO_AVX2": "1"}, {}):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("XFAST_FORCE_PORTABLE", "XFAST_NO_AVX2")}
+        env.update(extra)
+        run = subprocess.run([sys.executable, "-c", code, src, out], check=True, env=env,
+                             capture_output=True, text=True)
+        seen.append(run.stdout.strip())
         got = np.load(out)
         r = dict(zip(["min", "max", "sum", "sum_squares", "finite", "nan"], got[NBINS:]))
         r["counts"] = got[:NBINS]
         check(r, ref)
+    assert seen[0] == "portable"
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert seen[1] == "sse2"
+        assert seen[2] == _core.histogram_implementation() in ("sse2", "avx2")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
