@@ -172,16 +172,7 @@ using internal::BlockMoments;
 // out inf or NaN (no finite float32 square, even summed over a block, overflows a double), which
 // is the caller's cue to redo the block with per-element checks: a free non-finite test.
 BlockMoments block_moments_portable(const float* p, std::size_t n) {
-  BlockMoments b{p[0], p[0], 0.0, 0.0};
-  for (std::size_t i = 0; i < n; ++i) {
-    const float x = p[i];
-    const double d = x;
-    b.sum += d;
-    b.sum_squares += d * d;
-    b.min = x < b.min ? x : b.min;
-    b.max = x > b.max ? x : b.max;
-  }
-  return b;
+  return internal::block_moments_scalar(p, n);
 }
 
 #if defined(__SSE2__)
@@ -222,13 +213,7 @@ BlockMoments block_moments_sse2(const float* p, std::size_t n) {
   BlockMoments r{std::min(std::min(fmn[0], fmn[1]), std::min(fmn[2], fmn[3])),
                  std::max(std::max(fmx[0], fmx[1]), std::max(fmx[2], fmx[3])), ds[0] + ds[1],
                  dq[0] + dq[1]};
-  if (full < n) {
-    const BlockMoments t = block_moments_portable(p + full, n - full);
-    r.min = std::min(r.min, t.min);
-    r.max = std::max(r.max, t.max);
-    r.sum += t.sum;
-    r.sum_squares += t.sum_squares;
-  }
+  if (full < n) internal::add_block_moments(block_moments_portable(p + full, n - full), &r);
   return r;
 }
 #endif

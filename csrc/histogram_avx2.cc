@@ -44,14 +44,7 @@ BlockMoments block_moments_avx2(const float* p, std::size_t n) {
   _mm256_store_pd(dq, _mm256_add_pd(_mm256_add_pd(q0, q1), _mm256_add_pd(q2, q3)));
   BlockMoments r{*std::min_element(fmn, fmn + 8), *std::max_element(fmx, fmx + 8),
                  (ds[0] + ds[1]) + (ds[2] + ds[3]), (dq[0] + dq[1]) + (dq[2] + dq[3])};
-  for (std::size_t i = full; i < n; ++i) {
-    const float x = p[i];
-    const double d = x;
-    r.sum += d;
-    r.sum_squares += d * d;
-    r.min = x < r.min ? x : r.min;
-    r.max = x > r.max ? x : r.max;
-  }
+  if (full < n) add_block_moments(block_moments_scalar(p + full, n - full), &r);
   return r;
 }
 
