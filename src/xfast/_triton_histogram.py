@@ -55,8 +55,12 @@ def _histogram_kernel(
     c_pinf = tl.zeros([BLOCK], dtype=tl.int32)
     c_ninf = tl.zeros([BLOCK], dtype=tl.int32)
     c_zero = tl.zeros([BLOCK], dtype=tl.int32)
-    for it in range(iters):
-        offs = (lpid * iters + it) * BLOCK + lane
+    # A small tensor's program stops after its own blocks instead of looping `iters` times
+    # over masked-out lanes.
+    first = lpid * iters
+    my_iters = tl.minimum(tl.cdiv(n, BLOCK) - first, iters)
+    for it in range(my_iters):
+        offs = (first + it) * BLOCK + lane
         m = offs < n
         x = tl.load(x_ptr + xoff + offs, mask=m, other=0.0).to(tl.float32)
         bits = x.to(tl.int32, bitcast=True)
