@@ -46,7 +46,7 @@ def fail(msg: str) -> None:
 
 def native(t: torch.Tensor) -> dict[str, Any]:
     data, code = histogram_buffer(t.cpu())
-    return _core.histogram_default(data, code)
+    return _core.histogram_accumulate(data, code)
 
 
 def compare(label: str, row: np.ndarray, ref: dict[str, Any], sum_abs: float) -> None:

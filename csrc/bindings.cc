@@ -102,7 +102,17 @@ HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   return acc;
 }
 
-// A kernel result as a dict (testing and the model-wide host path).
+// Builds a finished HistogramData from counts; nullptr when nothing was counted.
+std::unique_ptr<HistogramData> finish(const std::vector<double>& counts,
+                                      const std::vector<double>& limits,
+                                      std::optional<int64_t> max_bins) {
+  if (limits.size() != counts.size() + 1) throw py::value_error("need len(limits) == len(counts) + 1");
+  auto h = std::make_unique<HistogramData>();
+  if (!finish_histogram(counts.data(), counts.size(), limits.data(), max_bins, h.get())) return nullptr;
+  return h;
+}
+
+// The fields of one kernel pass: counts (uint64, one per default bin) and the moments.
 py::dict accum_dict(const HistogramAccum& acc) {
   py::dict d;
   d["counts"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(acc.counts.size()), acc.counts.data());
@@ -115,21 +125,6 @@ py::dict accum_dict(const HistogramAccum& acc) {
   d["pos_inf"] = acc.pos_inf;
   d["neg_inf"] = acc.neg_inf;
   return d;
-}
-
-py::dict histogram_dict(const py::array& data, int dtype, bool serial) {
-  return accum_dict(run_histogram(data, dtype, serial));
-}
-
-
-// Builds a finished HistogramData from counts; nullptr when nothing was counted.
-std::unique_ptr<HistogramData> finish(const std::vector<double>& counts,
-                                      const std::vector<double>& limits,
-                                      std::optional<int64_t> max_bins) {
-  if (limits.size() != counts.size() + 1) throw py::value_error("need len(limits) == len(counts) + 1");
-  auto h = std::make_unique<HistogramData>();
-  if (!finish_histogram(counts.data(), counts.size(), limits.data(), max_bins, h.get())) return nullptr;
-  return h;
 }
 
 std::vector<double> to_vector(const py::array_t<double, py::array::c_style | py::array::forcecast>& a) {
@@ -338,6 +333,14 @@ PYBIND11_MODULE(_core, m) {
     return py::array_t<double>(static_cast<py::ssize_t>(e.size()), e.data());
   });
   m.def("wall_clock_now", &wall_clock_now);
+  m.def(
+      "histogram_accumulate",
+      [](const py::array& data, int dtype) { return accum_dict(run_histogram(data, dtype, false)); },
+      py::arg("data"), py::arg("dtype"),
+      "Counts a contiguous buffer into the default bins without writing anything: {'counts' "
+      "(uint64, len 1548), 'min', 'max', 'sum', 'sum_squares' (finite values only; min/max "
+      "meaningless when finite == 0), 'finite', 'nan', 'pos_inf', 'neg_inf'}. Counts over "
+      "shards of one tensor add up to the counts of the whole (xfast.distributed).");
 
   // Building blocks exposed for the tests (tests/test_record.py, test_encode.py, ...).
   py::module_ t = m.def_submodule("testing", "C++ components exposed for unit tests");
@@ -403,8 +406,12 @@ PYBIND11_MODULE(_core, m) {
     append_session_start_event(out, EventHeader{wall, step});
     return to_bytes(out);
   });
-  t.def("histogram_default", &histogram_dict, py::arg("data"), py::arg("dtype"),
-        py::arg("serial") = false);
+  t.def(
+      "histogram_default",
+      [](const py::array& data, int dtype, bool serial) {
+        return accum_dict(run_histogram(data, dtype, serial));
+      },
+      py::arg("data"), py::arg("dtype"), py::arg("serial") = false);
   m.def(
       "histogram_default_many",
       [](const std::vector<std::pair<py::array, int>>& batch) {
@@ -426,12 +433,6 @@ PYBIND11_MODULE(_core, m) {
       py::arg("batch"),
       "histogram_default over [(buffer, dtype code), ...] in one pool dispatch; a list of the "
       "same dicts.");
-  m.def(
-      "histogram_default", [](const py::array& data, int dtype) { return histogram_dict(data, dtype, false); },
-      py::arg("data"), py::arg("dtype"),
-      "Default-bins counts and finite-value moments of a contiguous buffer (multi-threaded, GIL "
-      "released for large inputs): {'counts' (uint64[1548]), 'min', 'max', 'sum', "
-      "'sum_squares', 'finite', 'nan', 'pos_inf', 'neg_inf'}.");
   t.def(
       "finish_histogram",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& counts,

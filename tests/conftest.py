@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 from typing import Any
 
 import pytest
 from tensorboard.backend.event_processing import event_accumulator as ea
+from tensorboard.summary.writer import event_file_writer as tb_event_file_writer
+
+import xfast.file_writer
 
 
 def load_run(run_dir: str) -> Any:
@@ -29,3 +33,14 @@ def event_files(run_dir: str) -> list[str]:
 @pytest.fixture
 def logdir(tmp_path: Any) -> str:
     return str(tmp_path / "run")
+
+
+@pytest.fixture
+def same_width_uids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Event files are named ...<pid>.<uid> with an unpadded process-wide uid (torch's pattern),
+    so a file with uid 10 sorts, and is read, before uid 9 when both are made in the same
+    second. Start the counters at 4-digit values so that the files of one test sort in creation
+    order (different values: the two libraries may share a directory within one second)."""
+    monkeypatch.setattr(xfast.file_writer, "_uid", itertools.count(5000))
+    monkeypatch.setattr(tb_event_file_writer, "_global_uid",
+                        tb_event_file_writer.AtomicCounter(1000))

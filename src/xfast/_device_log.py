@@ -159,7 +159,7 @@ def _host_row(
     """The packed row of a host tensor, from the native kernel (plus numpy for extras)."""
     data, code = histogram_buffer(t) if buffer is None else buffer
     if r is None:
-        r = _core.histogram_default(data, code)
+        r = _core.histogram_accumulate(data, code)
     row = np.zeros(WIDTH, dtype=np.float64)
     row[:NBINS] = r["counts"]
     for name in ("min", "max", "sum", "sum_squares", "finite", "nan", "pos_inf", "neg_inf"):

@@ -10,7 +10,7 @@ import time
 import weakref
 from typing import Any, Optional, Union
 
-from xfast import _core, _event_wire
+from xfast import _core, _event_wire, _remote
 from xfast._convert import to_step
 
 # Process-wide, like tensorboard's _global_uid: every file this process opens gets a new number,
@@ -49,6 +49,10 @@ class FileWriter:
         queue_capacity: Records the ring holds before ``on_full`` applies (xfast only).
         on_full: ``"block"`` (default) waits for room, losing nothing; ``"drop"`` never waits
             and counts dropped records in ``stats()`` (xfast only).
+
+    ``log_dir`` may be an fsspec URL (``s3://bucket/run``, ``gs://...``): the file is then
+    spooled locally and uploaded in segments every ``flush_secs`` and on ``flush()``/``close()``
+    (see ``xfast._remote``; needs fsspec and the store's package).
     """
 
     def __init__(
@@ -76,19 +80,31 @@ class FileWriter:
         self._drop = on_full == "drop"
         self._tags: dict[str, int] = {}
         self._engine: Any = None
+        self._spool: Optional[_remote.Spool] = None
         self._closed_stats: dict[str, int] = {}
         self._open(None if purge_step is None else int(purge_step))
         _live_writers.add(self)
 
     def _open(self, purge_step: Optional[int]) -> None:
-        os.makedirs(self._log_dir, exist_ok=True)
+        path = _event_file_path(self._log_dir, self.filename_suffix)
+        spool = None
+        if _remote.is_remote(self._log_dir):
+            spool = _remote.Spool(
+                self._log_dir, os.path.basename(path), self.filename_suffix, self.flush_secs
+            )
+            path = spool.local_path
+        else:
+            os.makedirs(self._log_dir, exist_ok=True)
         self._engine = _core.EventWriter(
-            _event_file_path(self._log_dir, self.filename_suffix),
+            path,
             time.time(),
             purge_step,
             self._queue_capacity,
             self._drop,
         )
+        if spool is not None:
+            spool.start(self._engine)
+        self._spool = spool
         self._tags = {}
 
     def get_logdir(self) -> str:
@@ -97,7 +113,7 @@ class FileWriter:
 
     @property
     def path(self) -> str:
-        """The path of the event file currently written."""
+        """The path of the event file currently written (the local spool for a URL log_dir)."""
         return str(self._live_engine().path)
 
     def _live_engine(self) -> Any:
@@ -168,9 +184,12 @@ class FileWriter:
 
         Raises:
             OSError: the writer thread failed to write since the last call; the message says
-                how many events were lost. The writer keeps going.
+                how many events were lost. The writer keeps going. For a URL log_dir, also
+                when the upload failed (it is retried later).
         """
         self._live_engine().flush(fsync)
+        if self._spool is not None:
+            self._spool.ship()
 
     def close(self) -> None:
         """Flushes the event file to disk and closes it. A second call does nothing."""
@@ -180,8 +199,14 @@ class FileWriter:
         self._engine = None
         if isinstance(engine, _ReopenOnUse):
             return  # a forked child that never logged: it has no file of its own
-        self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
-        engine.close()
+        spool, self._spool = self._spool, None
+        try:
+            engine.close()
+        finally:
+            # Read after close(), which drains the ring: the totals include what was queued.
+            self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
+            if spool is not None:
+                spool.close()
 
     def reopen(self) -> None:
         """Opens a new event file in the same directory after ``close()``.
@@ -207,6 +232,9 @@ class FileWriter:
         # forget both and open a file of the child's own on its first event.
         engine.abandon_after_fork()
         self._engine = _ReopenOnUse(self)
+        if self._spool is not None:
+            self._spool.abandon_after_fork()
+            self._spool = None
 
 
 class _ReopenOnUse:
@@ -222,6 +250,7 @@ class _ReopenOnUse:
 
 
 def _merge_stats(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    """Counters of two sets of files together: high_water and capacity are maxima, the rest sums."""
     out = dict(a)
     for k, v in b.items():
         if k in ("high_water", "capacity"):

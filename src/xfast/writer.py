@@ -12,11 +12,11 @@ from typing import Any, Iterable, Optional, Union
 
 import numpy as np
 
-from xfast import _core
-from xfast import _device_log
+from xfast import _core, _device_log, _dist, _reduce, _sharded
 from xfast._completion import CompletionQueue
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
-from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter
+from xfast._rare_methods import _RareEventsMixin
+from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
 
 _STYLE_SIMPLE = 0
 _STYLE_TENSOR_FLOAT = 1
@@ -28,7 +28,7 @@ def _default_bins() -> list[float]:
     return [float(x) for x in _core.default_edges()]
 
 
-class SummaryWriter:
+class SummaryWriter(_RareEventsMixin):
     """Writes entries directly to event files in the log_dir to be consumed by TensorBoard.
 
     A drop-in replacement for ``torch.utils.tensorboard.SummaryWriter``: same constructor, same
@@ -52,6 +52,10 @@ class SummaryWriter:
         on_full: (xfast) ``"block"`` (default: wait, lose nothing) or ``"drop"`` (never wait;
             drops are counted in ``stats()``) when the ring is full.
         logdir: (tensorboardX spelling) used when ``log_dir`` is not given.
+        ranks: (xfast) Under an initialized torch.distributed process group, the global
+            ranks that write: ``"zero"`` (default), ``"all"`` (each to ``<log_dir>/rank<k>``),
+            or a rank or list of ranks. Other ranks' calls return at once, without a file.
+            Ignored outside a process group. See ``xfast.distributed``.
         nonfinite_scalars: (xfast) With each default-bins histogram of a device tensor or from
             ``add_histograms``, also log the scalar ``<tag>/nonfinite``: how many NaN/+-Inf
             values were left out.
@@ -82,6 +86,7 @@ class SummaryWriter:
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         on_full: str = "block",
         logdir: Optional[Union[str, os.PathLike[str]]] = None,
+        ranks: _dist.RanksSpec = "zero",
         nonfinite_scalars: bool = False,
     ) -> None:
         if not log_dir:
@@ -89,7 +94,7 @@ class SummaryWriter:
         if not log_dir:
             current_time = datetime.now().strftime("%b%d_%H-%M-%S")
             log_dir = os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
-        self.log_dir = log_dir
+        self.log_dir = _dist.setup_ranks(self, log_dir, ranks)
         self.purge_step = purge_step
         self.max_queue = max_queue
         self.flush_secs = flush_secs
@@ -98,6 +103,7 @@ class SummaryWriter:
         self._on_full = on_full
         self.file_writer: Optional[FileWriter] = None
         self.all_writers: Optional[dict[str, FileWriter]] = None
+        self._closed_file_stats: dict[str, int] = {}
         self._nonfinite_values = 0
         self._histograms_skipped = 0
         self._warned_tags: set[str] = set()
@@ -130,9 +136,10 @@ class SummaryWriter:
             self.purge_step = None
         return self.file_writer
 
-    def get_logdir(self) -> str:
-        """Returns the directory where event files will be written."""
-        return str(self.log_dir)
+    def get_logdir(self) -> Union[str, os.PathLike[str]]:
+        """Returns the directory where event files will be written (``log_dir`` as given, e.g.
+        a ``pathlib.Path``, as torch does)."""
+        return self.log_dir
 
     def add_scalar(
         self,
@@ -142,6 +149,8 @@ class SummaryWriter:
         walltime: Optional[float] = None,
         new_style: bool = False,
         double_precision: bool = False,
+        *,
+        reduce: Optional[str] = None,
     ) -> None:
         """Add scalar data to summary.
 
@@ -154,10 +163,16 @@ class SummaryWriter:
             new_style: Whether to use new style (tensor field) or old style (simple_value
                 field). New style could lead to faster data loading.
             double_precision: With ``new_style``, store the value as float64.
+            reduce: (xfast) "mean", "sum", "max" or "min": reduce the value over the
+                torch.distributed process group (collective, async: see ``xfast.distributed``).
 
         Raises:
             TypeError: ``scalar_value`` is not a number; ValueError: it holds several elements.
         """
+        if reduce is not None:
+            return _reduce.reduce_scalars(
+                self, {tag: scalar_value}, global_step, walltime, new_style, double_precision, reduce
+            )
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
@@ -223,6 +238,39 @@ class SummaryWriter:
                 fw = self.all_writers[fw_tag] = self._new_file_writer(fw_tag, None)
             fw._engine.add_scalar(fw._tag_id(main_tag), to_float(scalar_value), step, wall, _STYLE_SIMPLE)
 
+    def add_scalar_dict(
+        self,
+        tag_scalar_dict: dict[str, Any],
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+        *,
+        reduce: Optional[str] = None,
+        new_style: bool = False,
+        double_precision: bool = False,
+    ) -> None:
+        """(xfast) Add several scalars to this run, each under its own tag, with one walltime.
+
+        Unlike ``add_scalars``, no sub-run is created: ``{"loss": l, "acc": a}`` is the same as
+        ``add_scalar("loss", l)`` and ``add_scalar("acc", a)``.
+
+        Args:
+            tag_scalar_dict: Tag -> value (number, numpy scalar or one-element tensor).
+            global_step: Global step value to record.
+            walltime: Optional override default walltime (time.time()).
+            reduce: "mean", "sum", "max" or "min": reduce every value over the
+                torch.distributed process group in one collective (see ``xfast.distributed``).
+            new_style: Write tensor scalars, as ``add_scalar(new_style=True)``.
+            double_precision: With ``new_style``, store the values as float64.
+        """
+        if reduce is not None:
+            _reduce.reduce_scalars(
+                self, tag_scalar_dict, global_step, walltime, new_style, double_precision, reduce
+            )
+            return
+        wall = time.time() if walltime is None else walltime
+        for tag, value in tag_scalar_dict.items():
+            self.add_scalar(tag, value, global_step, wall, new_style, double_precision)
+
     def add_histogram(
         self,
         tag: str,
@@ -231,6 +279,8 @@ class SummaryWriter:
         bins: Any = "tensorflow",
         walltime: Optional[float] = None,
         max_bins: Optional[int] = None,
+        *,
+        sharded: Optional[bool] = None,
     ) -> None:
         """Add histogram to summary.
 
@@ -244,6 +294,10 @@ class SummaryWriter:
                 numpy.histogram, as in torch.
             walltime: Optional override default walltime (time.time()) seconds after epoch.
             max_bins: Group bins so that about this many remain (torch's subsampling).
+            sharded: (xfast) ``values`` is this rank's shard of one tensor spread over the
+                process group: the histogram of the whole tensor is written, bucket for
+                bucket, without gathering it (collective; default bins only). Default: True
+                for DTensors (FSDP2 parameters), False otherwise. See ``xfast.distributed``.
 
         Differences from torch:
             The default bins are counted by a native kernel reading the tensor in place. NaN
@@ -265,6 +319,10 @@ class SummaryWriter:
             ValueError: ``values`` is empty, or ``max_bins`` is not positive.
             TypeError: ``values`` is not numeric.
         """
+        if _sharded.wants_sharded(values, sharded):
+            return _sharded.add_sharded_histogram(
+                self, tag, values, global_step, bins, walltime, max_bins
+            )
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
@@ -450,8 +508,10 @@ class SummaryWriter:
         """Flushes the event file to disk.
 
         Returns once everything logged before the call is written to the OS, for every run
-        this writer owns (a barrier, like torch's), device results still in flight included.
+        this writer owns (a barrier, like torch's), cross-rank reductions and device results
+        in flight included.
         """
+        _reduce.drain(self)
         error = _device_log.wait_pending(self)
         if error is not None:
             raise error
@@ -462,13 +522,15 @@ class SummaryWriter:
 
     def close(self) -> None:
         """Flushes and closes every event file. Logging afterwards opens a new file."""
+        failed_reduction = _reduce.drain(self, raising=False)
         error = _device_log.wait_pending(self, stop=True)
         if self.all_writers is None:
             if error is not None:
                 raise error
+            if failed_reduction is not None:
+                raise failed_reduction
             return
         writers = list(self.all_writers.values())
-        self._closed_stats = self.stats()
         self.file_writer = self.all_writers = None
         errors = [] if error is None else [error]
         for writer in writers:
@@ -476,18 +538,20 @@ class SummaryWriter:
                 writer.close()
             except OSError as e:  # close every file before reporting
                 errors.append(e)
+            self._closed_file_stats = _merge_stats(self._closed_file_stats, writer.stats())
         if errors:
             raise errors[0]
+        if failed_reduction is not None:
+            raise failed_reduction
 
     def stats(self) -> dict[str, int]:
         """(xfast) Counters over all of this writer's event files: events_written,
         bytes_written, dropped, lost, high_water, capacity, plus nonfinite_values and
         histograms_skipped."""
         _device_log.report_deferred(self)
-        out: dict[str, int] = {}
+        out = dict(self._closed_file_stats)
         for writer in (self.all_writers or {}).values():
-            for k, v in writer.stats().items():
-                out[k] = max(out.get(k, 0), v) if k in ("high_water", "capacity") else out.get(k, 0) + v
+            out = _merge_stats(out, writer.stats())
         out["nonfinite_values"] = self._nonfinite_values
         out["histograms_skipped"] = self._histograms_skipped
         return out

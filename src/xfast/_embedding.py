@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Files for TensorBoard's Projector (add_embedding): tensors.tsv, metadata.tsv, sprite.png and
+projector_config.pbtxt, laid out as torch.utils.tensorboard writes them."""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from typing import Any, Optional
+
+import numpy as np
+
+from xfast import _proto
+
+
+def encode_tag(tag: str) -> str:
+    """The tag as a directory name: '%', '/' and '\\' percent-encoded (torch's _encode)."""
+    return tag.replace("%", "%25").replace("/", "%2f").replace("\\", "%5c")
+
+
+def write_tensors(mat: np.ndarray, save_path: str) -> None:
+    """tensors.tsv: one row per data point, values as Python prints them, tab-separated."""
+    rows = ("\t".join(map(str, row)) + "\n" for row in mat.tolist())
+    with open(os.path.join(save_path, "tensors.tsv"), "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(rows)
+
+
+def write_metadata(
+    metadata: Sequence[Any], save_path: str, metadata_header: Optional[Sequence[Any]] = None
+) -> None:
+    """metadata.tsv: one label per line, or with `metadata_header` a header row and then one
+    tab-separated row per data point.
+
+    Raises:
+        ValueError: a row's length differs from the header's.
+    """
+    if not metadata_header:
+        lines = [str(x) for x in metadata]
+    else:
+        for row in metadata:
+            if isinstance(row, str) or len(row) != len(metadata_header):
+                raise ValueError(
+                    "add_embedding: each metadata row must have one value per metadata_header "
+                    f"column ({len(metadata_header)}), got {row!r}"
+                )
+        lines = ["\t".join(str(e) for e in row) for row in [metadata_header, *metadata]]
+    with open(os.path.join(save_path, "metadata.tsv"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def sprite_pixels(label_img: np.ndarray) -> np.ndarray:
+    """The sprite as torch builds it: images (N, C, H, W), C 1 or 3, values in [0, 1], tiled
+    ceil(sqrt(N)) per row into a square canvas as wide as a row of images, scaled by 255,
+    clipped and truncated to uint8 (H, W, 3).
+
+    Raises:
+        ValueError: the images are not (N, 1 or 3, H, W), or the rows of images are taller
+            than the canvas is wide (torch fails on this too).
+    """
+    if label_img.ndim != 4 or label_img.shape[1] not in (1, 3):
+        raise ValueError(f"label_img must have shape (N, C, H, W) with C 1 or 3, got {label_img.shape}")
+    if label_img.shape[1] == 1:
+        label_img = np.repeat(label_img, 3, axis=1)
+    n, _, h, w = label_img.shape
+    cols = math.ceil(n**0.5)
+    rows = math.ceil(n / cols)
+    side = w * cols
+    if h * rows > side:
+        raise ValueError(
+            f"add_embedding: {rows} rows of {h}-pixel-high images do not fit the {side}-pixel "
+            "square sprite; use square (or wider than high) label images"
+        )
+    tiles = np.zeros((rows * cols, 3, h, w), dtype=np.float64)
+    tiles[:n] = label_img
+    grid = tiles.reshape(rows, cols, 3, h, w).transpose(0, 3, 1, 4, 2).reshape(rows * h, side, 3)
+    canvas = np.zeros((side, side, 3), dtype=np.float64)
+    canvas[:rows * h] = grid
+    return (canvas * 255).clip(0, 255).astype(np.uint8)
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """A minimal PNG (8-bit RGB, no filtering, zlib level 6) of an (H, W, 3) uint8 array."""
+    height, width, _ = rgb.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = np.concatenate([np.zeros((height, 1), np.uint8), rgb.reshape(height, width * 3)], axis=1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b"")
+    )
+
+
+def write_sprite(label_img: np.ndarray, save_path: str) -> None:
+    """sprite.png from the label images (see sprite_pixels)."""
+    with open(os.path.join(save_path, "sprite.png"), "wb") as f:
+        f.write(encode_png(sprite_pixels(label_img)))
+
+
+def embedding_info(
+    subdir: str, global_step: int, tag: str, has_metadata: bool, image_hw: Optional[tuple[int, int]]
+) -> Any:
+    """The EmbeddingInfo entry for one add_embedding call (paths relative to the logdir)."""
+    info = _proto.EmbeddingInfo(
+        tensor_name=f"{tag}:{str(global_step).zfill(5)}",
+        tensor_path=f"{subdir}/tensors.tsv",
+    )
+    if has_metadata:
+        info.metadata_path = f"{subdir}/metadata.tsv"
+    if image_hw is not None:
+        info.sprite.image_path = f"{subdir}/sprite.png"
+        info.sprite.single_image_dim.extend([image_hw[1], image_hw[0]])
+    return info
+
+
+def write_config(log_dir: str, config: Any) -> None:
+    """projector_config.pbtxt in `log_dir`: the whole config in text format, rewritten."""
+    from google.protobuf import text_format
+
+    with open(os.path.join(log_dir, "projector_config.pbtxt"), "w", encoding="utf-8") as f:
+        f.write(text_format.MessageToString(config))

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: Apache-2.0
+// Default-bins histogram: the edge table, bins at and around every edge against a binary search,
+// signed zeros, non-finite and out-of-range values, serial == parallel, and torch's trimming.
+#include "histogram.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "check.h"
+#include "thread_pool.h"
+
+namespace {
+
+using xfast::DType;
+using xfast::HistogramAccum;
+using xfast::HistogramData;
+using xfast::kDefaultBins;
+
+constexpr int kNone = -1;
+
+// np.histogram's rule over explicit edges: bin i is [e_i, e_i+1), the last bin is closed.
+int reference_bin(double v) {
+  const auto& e = xfast::default_edges();
+  if (!(v >= e.front() && v <= e.back())) return kNone;
+  if (v == e.back()) return static_cast<int>(kDefaultBins) - 1;
+  return static_cast<int>(std::upper_bound(e.begin(), e.end(), v) - e.begin()) - 1;
+}
+
+// The bin the kernel puts one value in (kNone when it counts none), checking it counts at most one.
+template <typename T>
+int kernel_bin(T v, DType dt) {
+  HistogramAccum acc;
+  xfast::histogram_default_serial(&v, 1, dt, &acc);
+  int bin = kNone;
+  uint64_t total = 0;
+  for (std::size_t i = 0; i < kDefaultBins; ++i) {
+    total += acc.counts[i];
+    if (acc.counts[i] != 0) bin = static_cast<int>(i);
+  }
+  return total <= 1 ? bin : -2;
+}
+
+TEST(default_edges_table) {
+  const auto& e = xfast::default_edges();
+  CHECK_EQ(e.size(), std::size_t{1549});
+  CHECK_EQ(e.size(), kDefaultBins + 1);
+  CHECK_EQ(e[774], 0.0);
+  CHECK_EQ(e[775], 1e-12);
+  CHECK_EQ(e[776], 1.1000000000000002e-12);
+  CHECK_EQ(e.back(), 9.920775621859783e19);
+  CHECK_EQ(e.front(), -9.920775621859783e19);
+  for (std::size_t i = 0; i < e.size(); ++i) CHECK_EQ(e[i], -e[e.size() - 1 - i]);
+  CHECK(std::is_sorted(e.begin(), e.end()));
+  CHECK(std::adjacent_find(e.begin(), e.end()) == e.end());
+}
+
+TEST(edges_and_neighbours_f64) {
+  int mismatches = 0;
+  for (double edge : xfast::default_edges()) {
+    const double probes[] = {edge, std::nextafter(edge, -INFINITY), std::nextafter(edge, INFINITY)};
+    for (double v : probes) {
+      const int want = reference_bin(v);
+      const int got = kernel_bin(v, DType::kFloat64);
+      if (got != want && ++mismatches <= 5) CHECK_EQ(got, want);
+    }
+  }
+  CHECK_EQ(mismatches, 0);
+}
+
+TEST(edges_and_neighbours_f32) {
+  int mismatches = 0;
+  for (double edge : xfast::default_edges()) {
+    const auto f = static_cast<float>(edge);
+    const float probes[] = {f, std::nextafter(f, -INFINITY), std::nextafter(f, INFINITY)};
+    for (float v : probes) {
+      const int want = reference_bin(static_cast<double>(v));
+      const int got = kernel_bin(v, DType::kFloat32);
+      if (got != want && ++mismatches <= 5) CHECK_EQ(got, want);
+    }
+  }
+  CHECK_EQ(mismatches, 0);
+}
+
+TEST(signed_zeros_share_the_bin_right_of_zero) {
+  const int zero_bin = static_cast<int>(kDefaultBins / 2);  // [0, 1e-12)
+  CHECK_EQ(kernel_bin(0.0, DType::kFloat64), zero_bin);
+  CHECK_EQ(kernel_bin(-0.0, DType::kFloat64), zero_bin);
+  CHECK_EQ(kernel_bin(0.0f, DType::kFloat32), zero_bin);
+  CHECK_EQ(kernel_bin(-0.0f, DType::kFloat32), zero_bin);
+  CHECK_EQ(kernel_bin(-1e-13, DType::kFloat64), zero_bin - 1);
+  CHECK_EQ(kernel_bin(1e-13, DType::kFloat64), zero_bin);
+  CHECK_EQ(kernel_bin(std::numeric_limits<double>::denorm_min(), DType::kFloat64), zero_bin);
+}
+
+TEST(non_finite_counted_not_binned) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double data[] = {nan, inf, -inf, 1.0, nan};
+  HistogramAccum acc;
+  xfast::histogram_default_serial(data, 5, DType::kFloat64, &acc);
+  uint64_t binned = 0;
+  for (uint64_t c : acc.counts) binned += c;
+  CHECK_EQ(binned, uint64_t{1});
+  CHECK_EQ(acc.nan, uint64_t{2});
+  CHECK_EQ(acc.pos_inf, uint64_t{1});
+  CHECK_EQ(acc.neg_inf, uint64_t{1});
+  CHECK_EQ(acc.finite, uint64_t{1});
+  CHECK_EQ(acc.min, 1.0);
+  CHECK_EQ(acc.max, 1.0);
+  CHECK_EQ(acc.sum, 1.0);
+}
+
+TEST(out_of_range_is_in_the_moments_only) {
+  const double last = xfast::default_edges().back();
+  const double data[] = {1e20, -1e20, last, -last, std::nextafter(last, INFINITY)};
+  HistogramAccum acc;
+  xfast::histogram_default_serial(data, 5, DType::kFloat64, &acc);
+  CHECK_EQ(acc.counts[0], uint64_t{1});                 // -last: the first bin's left edge
+  CHECK_EQ(acc.counts[kDefaultBins - 1], uint64_t{1});  // last: the closed last bin
+  uint64_t binned = 0;
+  for (uint64_t c : acc.counts) binned += c;
+  CHECK_EQ(binned, uint64_t{2});
+  CHECK_EQ(acc.finite, uint64_t{5});
+  CHECK_EQ(acc.min, -1e20);
+  CHECK_EQ(acc.max, 1e20);
+  // Far beyond float32's range, the float-bits table must not be consulted.
+  CHECK_EQ(kernel_bin(1e300, DType::kFloat64), kNone);
+  CHECK_EQ(kernel_bin(-1e300, DType::kFloat64), kNone);
+  CHECK_EQ(kernel_bin(std::numeric_limits<float>::max(), DType::kFloat32), kNone);
+}
+
+std::vector<double> spread_values(std::size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> exponent(-14.0, 21.0);
+  std::vector<double> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double mag = std::pow(10.0, exponent(rng));
+    v[i] = (rng() & 1) ? mag : -mag;
+    if (i % 997 == 0) v[i] = 0.0;
+    if (i % 1999 == 0) v[i] = std::numeric_limits<double>::quiet_NaN();
+    if (i % 4001 == 0) v[i] = -std::numeric_limits<double>::infinity();
+  }
+  return v;
+}
+
+bool close(double a, double b, double scale) { return std::fabs(a - b) <= 1e-9 * scale; }
+
+void check_same(const HistogramAccum& a, const HistogramAccum& b, double scale) {
+  CHECK(a.counts == b.counts);
+  CHECK_EQ(a.finite, b.finite);
+  CHECK_EQ(a.nan, b.nan);
+  CHECK_EQ(a.pos_inf, b.pos_inf);
+  CHECK_EQ(a.neg_inf, b.neg_inf);
+  CHECK_EQ(a.min, b.min);
+  CHECK_EQ(a.max, b.max);
+  CHECK(close(a.sum, b.sum, scale));
+  CHECK(close(a.sum_squares, b.sum_squares, scale * scale));
+}
+
+// Sizes on both sides of the single-thread cut-off (2^18) and one that leaves a short last chunk.
+TEST(serial_equals_parallel_around_the_threshold) {
+  xfast::ThreadPool pool(4);
+  const std::size_t sizes[] = {(1u << 18) - 1, 1u << 18, (1u << 18) + 1, 300007};
+  const std::vector<double> all = spread_values(300007, 7);
+  for (std::size_t n : sizes) {
+    double scale = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::isfinite(all[i])) scale += std::fabs(all[i]);
+    }
+    HistogramAccum serial;
+    HistogramAccum parallel;
+    xfast::histogram_default_serial(all.data(), n, DType::kFloat64, &serial);
+    xfast::histogram_default(all.data(), n, DType::kFloat64, &parallel, &pool);
+    check_same(serial, parallel, scale);
+    // The counts also equal a binary search per value.
+    std::vector<uint64_t> want(kDefaultBins, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const int b = reference_bin(all[i]);
+      if (b >= 0) ++want[static_cast<std::size_t>(b)];
+    }
+    CHECK(serial.counts == want);
+
+    std::vector<float> f32(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+    double fscale = 0;
+    for (float f : f32) {
+      if (std::isfinite(f)) fscale += std::fabs(static_cast<double>(f));
+    }
+    xfast::histogram_default_serial(f32.data(), n, DType::kFloat32, &serial);
+    xfast::histogram_default(f32.data(), n, DType::kFloat32, &parallel, &pool);
+    check_same(serial, parallel, fscale);
+
+    std::vector<int32_t> i32(n);
+    for (std::size_t i = 0; i < n; ++i) i32[i] = static_cast<int32_t>(i * 2654435761u);
+    double iscale = 0;
+    for (int32_t x : i32) iscale += std::fabs(static_cast<double>(x));
+    xfast::histogram_default_serial(i32.data(), n, DType::kInt32, &serial);
+    xfast::histogram_default(i32.data(), n, DType::kInt32, &parallel, &pool);
+    check_same(serial, parallel, iscale);
+
+    std::vector<uint16_t> f16(n);  // every half-float bit pattern, NaN and inf included
+    for (std::size_t i = 0; i < n; ++i) f16[i] = static_cast<uint16_t>(i * 40503u);
+    xfast::histogram_default_serial(f16.data(), n, DType::kFloat16, &serial);
+    xfast::histogram_default(f16.data(), n, DType::kFloat16, &parallel, &pool);
+    check_same(serial, parallel, 65504.0 * static_cast<double>(n));
+  }
+}
+
+std::vector<double> iota_limits(std::size_t n) {
+  std::vector<double> l(n);
+  for (std::size_t i = 0; i < n; ++i) l[i] = static_cast<double>(i);
+  return l;
+}
+
+TEST(finish_groups_ten_bins_by_four_into_five) {
+  const std::vector<double> counts = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  const auto limits = iota_limits(11);
+  HistogramData h;
+  CHECK(xfast::finish_histogram(counts.data(), 10, limits.data(), 4, &h));
+  CHECK(h.bucket == (std::vector<double>{0, 3, 7, 11, 15, 19}));  // leading zero + 5 bins
+  CHECK(h.bucket_limit == (std::vector<double>{0, 2, 4, 6, 8, 10}));
+  // B % s != 0: counts are zero-padded, edges are limits[0:-1:s] plus the last.
+  CHECK(xfast::finish_histogram(counts.data(), 10, limits.data(), 3, &h));
+  CHECK(h.bucket == (std::vector<double>{0, 6, 15, 24, 10}));
+  CHECK(h.bucket_limit == (std::vector<double>{0, 3, 6, 9, 10}));
+  // max_bins >= B leaves the bins alone.
+  CHECK(xfast::finish_histogram(counts.data(), 10, limits.data(), 10, &h));
+  CHECK_EQ(h.bucket.size(), std::size_t{11});
+}
+
+TEST(finish_default_bins_with_max_bins_100_gives_104) {
+  const std::vector<double> counts(kDefaultBins, 1.0);
+  const auto& e = xfast::default_edges();
+  HistogramData h;
+  CHECK(xfast::finish_histogram(counts.data(), kDefaultBins, e.data(), 100, &h));
+  CHECK_EQ(h.bucket.size(), std::size_t{105});  // leading zero + 104 groups of 15
+  CHECK_EQ(h.bucket_limit.size(), std::size_t{105});
+  CHECK_EQ(h.bucket[1], 15.0);
+  CHECK_EQ(h.bucket.back(), 3.0);  // 1548 = 103 * 15 + 3
+  CHECK_EQ(h.bucket_limit[0], e[0]);
+  CHECK_EQ(h.bucket_limit[1], e[15]);
+  CHECK_EQ(h.bucket_limit.back(), e.back());
+}
+
+TEST(finish_empty_is_false) {
+  const std::vector<double> counts(5, 0.0);
+  const auto limits = iota_limits(6);
+  HistogramData h;
+  CHECK(!xfast::finish_histogram(counts.data(), 5, limits.data(), std::nullopt, &h));
+}
+
+TEST(finish_keeps_one_leading_zero) {
+  const auto limits = iota_limits(8);
+  HistogramData h;
+  const std::vector<double> inner = {0, 0, 5, 0, 2, 0, 0};
+  CHECK(xfast::finish_histogram(inner.data(), 7, limits.data(), std::nullopt, &h));
+  CHECK(h.bucket == (std::vector<double>{0, 5, 0, 2}));
+  CHECK(h.bucket_limit == (std::vector<double>{2, 3, 4, 5}));
+  const std::vector<double> first = {4, 0, 1, 0};
+  CHECK(xfast::finish_histogram(first.data(), 4, limits.data(), std::nullopt, &h));
+  CHECK(h.bucket == (std::vector<double>{0, 4, 0, 1}));
+  CHECK(h.bucket_limit == (std::vector<double>{0, 1, 2, 3}));
+}
+
+// compat-spec section 3's examples, through the kernel and the trim.
+HistogramData default_histogram(const std::vector<double>& values) {
+  HistogramAccum acc;
+  xfast::histogram_default_serial(values.data(), values.size(), DType::kFloat64, &acc);
+  std::vector<double> counts(acc.counts.begin(), acc.counts.end());
+  HistogramData h;
+  if (!xfast::finish_histogram(counts.data(), kDefaultBins, xfast::default_edges().data(),
+                               std::nullopt, &h)) {
+    h.bucket.clear();
+  }
+  return h;
+}
+
+TEST(compat_spec_examples) {
+  HistogramData h = default_histogram({1.0});
+  CHECK(h.bucket_limit == (std::vector<double>{0.917246389039776, 1.0089710279437536}));
+  CHECK(h.bucket == (std::vector<double>{0, 1}));
+  h = default_histogram({0.0});
+  CHECK(h.bucket_limit == (std::vector<double>{0.0, 1e-12}));
+  h = default_histogram({-1e-13});
+  CHECK(h.bucket_limit == (std::vector<double>{-1e-12, 0.0}));
+  CHECK_EQ(default_histogram({-1.0, 1.0}).bucket.size(), std::size_t{583});
+  CHECK(default_histogram({5e20}).bucket.empty());
+}
+
+}  // namespace
