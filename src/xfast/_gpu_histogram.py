@@ -210,10 +210,11 @@ def to_pinned_host(torch: Any, result: Any) -> tuple[Any, Optional[Any]]:
 
     Returns (host tensor, event): on CUDA the host tensor is pinned, the copy non-blocking and
     the event recorded after it on the current stream; the host tensor is valid once the event
-    has completed. On CPU the result is returned as is with no event.
+    has completed. On CPU the result is returned as is with no event; other devices (MPS, XPU,
+    ...) copy it with a plain, synchronizing ``.cpu()``.
     """
     if result.device.type != "cuda":
-        return result, None
+        return result.cpu(), None
     host = torch.empty(result.shape, dtype=result.dtype, pin_memory=True)
     host.copy_(result, non_blocking=True)
     event = torch.cuda.Event()
