@@ -352,6 +352,10 @@ for dt in (torch.float32, torch.bfloat16, torch.float16):
 # One batch: separate allocations, two dtypes (two launches), views at odd offsets.
 other = (x[:3001] * 2).clone()
 same([x, x[7:5007].bfloat16(), other, x[3:2000]], [None, None, other * 0.5, None])
+# Values over ~45 orders of magnitude overflow the per-block windows: the atomic path.
+rng = np.random.default_rng(1)
+wide = rng.standard_normal(6000) * np.exp(rng.uniform(-60, 45, 6000))
+same([torch.from_numpy(wide.astype(np.float32))], None)
 print("ok")
 """
 

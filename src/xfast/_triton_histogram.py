@@ -18,33 +18,36 @@ from typing import Any, Optional, Sequence
 import triton
 import triton.language as tl
 
-_SLOTS_P2 = 2048  # the 1551 count slots, padded to a power of two for tl.histogram
+_SLOTS_P2 = 2048  # the 1551 count slots, padded to a power of two
+_ZERO_SLOT = 775  # slot of bin [0, 1e-12): where +0.0 and -0.0 go
+_WINDOW = 128  # bins per tl.histogram call (see the kernel)
 _BLOCK = 2048
 _NPART = 10  # min, max, sum, sum_squares, finite, nan, pos_inf, neg_inf, zeros, update_ssq
 
 
 @triton.jit
 def _histogram_kernel(
-    x_ptr, prev_ptr, meta_ptr, k, tid_ptr, lpid_ptr, iters, slots_ptr, thr_ptr, counts_ptr,
+    x_ptr, prev_ptr, meta_ptr, k, tid_ptr, lpid_ptr, iters, slots_ptr, thr_ptr, scratch_ptr,
     part_ptr, HAS_PREV: tl.constexpr, ALIGNED: tl.constexpr, BLOCK: tl.constexpr,
-    NSLOT: tl.constexpr,
+    NSLOT: tl.constexpr, W: tl.constexpr, ZSLOT: tl.constexpr,
 ):
     # Several tensors of one dtype in one launch: program pid works on the launch's tensor tid,
     # blocks lpid * iters .. +iters of it. Tensor j starts meta[j] elements after x_ptr (prev:
-    # meta[k + j] after prev_ptr), holds meta[2k + j] elements and owns row meta[3k + j] of
-    # counts.
+    # meta[k + j] after prev_ptr) and holds meta[2k + j] elements.
     pid = tl.program_id(0)
     tid = tl.load(tid_ptr + pid).to(tl.int64)
     lpid = tl.load(lpid_ptr + pid).to(tl.int64)
     xoff = tl.load(meta_ptr + tid)
     poff = tl.load(meta_ptr + k + tid)
     n = tl.load(meta_ptr + 2 * k + tid)
-    row = tl.load(meta_ptr + 3 * k + tid)
     if ALIGNED:  # every offset is a multiple of 16 elements: lets Triton vectorize the loads
         xoff = tl.multiple_of(xoff, 16)
         poff = tl.multiple_of(poff, 16)
     lane = tl.arange(0, BLOCK)
-    hist = tl.zeros([NSLOT], dtype=tl.int32)
+    win = tl.arange(0, W)
+    # Counts go to this program's private row of scratch (no contention between programs),
+    # summed per tensor afterwards.
+    priv = scratch_ptr + pid.to(tl.int64) * NSLOT
     s_sum = tl.zeros([BLOCK], dtype=tl.float64)
     s_sq = tl.zeros([BLOCK], dtype=tl.float64)
     s_up = tl.zeros([BLOCK], dtype=tl.float64)
@@ -68,7 +71,24 @@ def _histogram_kernel(
         s = tl.load(slots_ptr + idx, mask=m, other=0)
         t = tl.load(thr_ptr + s, mask=m, other=0.0)
         s = s + (x >= t).to(tl.int32)
-        hist += tl.histogram(s, NSLOT, mask=m)
+        # tl.histogram costs ~numBins/32 operations per element (warp ballots), so 2048 bins
+        # would dominate the kernel. A block's values cluster in two runs of slots (negative
+        # and positive magnitudes; weights and gradients span ~100 bins per sign), so each run
+        # is counted in a W-bin window starting at its smallest slot; zeros are counted
+        # separately and the rare values outside both windows take one atomic each.
+        nz = m & (x != 0.0)
+        neg = nz & (s < ZSLOT)
+        pos = nz & (s >= ZSLOT)
+        lo_n = tl.min(tl.where(neg, s, NSLOT), axis=0)
+        lo_p = tl.min(tl.where(pos, s, NSLOT), axis=0)
+        in_n = neg & (s - lo_n < W)
+        in_p = pos & (s - lo_p < W)
+        h_n = tl.histogram(tl.where(in_n, s - lo_n, 0), W, mask=in_n)
+        h_p = tl.histogram(tl.where(in_p, s - lo_p, 0), W, mask=in_p)
+        tl.atomic_add(priv + lo_n + win, h_n, mask=h_n > 0, sem="relaxed")
+        tl.atomic_add(priv + lo_p + win, h_p, mask=h_p > 0, sem="relaxed")
+        rest = nz & (~in_n) & (~in_p)
+        tl.atomic_add(priv + s, tl.full([BLOCK], 1, tl.int32), mask=rest, sem="relaxed")
         is_nan = x != x
         is_inf = (x == float("inf")) | (x == float("-inf"))
         fin = m & (~is_nan) & (~is_inf)
@@ -86,7 +106,7 @@ def _histogram_kernel(
             p = tl.load(prev_ptr + poff + offs, mask=m, other=0.0).to(tl.float64)
             u = tl.where(fin, d - p, 0.0)
             s_up += u * u
-    tl.atomic_add(counts_ptr + row * NSLOT + tl.arange(0, NSLOT), hist.to(tl.int64))
+    tl.atomic_add(priv + ZSLOT, tl.sum(c_zero, axis=0), sem="relaxed")
     out = part_ptr + pid.to(tl.int64) * 10
     tl.store(out + 0, tl.min(v_min, axis=0).to(tl.float64))
     tl.store(out + 1, tl.max(v_max, axis=0).to(tl.float64))
@@ -165,7 +185,6 @@ def histogram_triton(
     """
     device = tensors[0].device
     k = len(tensors)
-    counts = torch.zeros((k, _SLOTS_P2), dtype=torch.int64, device=device)
     launches = []
     for rows in _groups(tensors, prev):
         xs = [tensors[j].detach() for j in rows]
@@ -178,21 +197,26 @@ def histogram_triton(
         es = xs[0].element_size()
         xoff = [(x.data_ptr() - xs[0].data_ptr()) // es for x in xs]
         poff = [(p.data_ptr() - ps[0].data_ptr()) // es for p in ps]
-        meta = _upload(torch, device, torch.tensor(xoff + poff + [x.numel() for x in xs] + rows))
+        meta = _upload(torch, device, torch.tensor(xoff + poff + [x.numel() for x in xs]))
         tid, lpid, ids = _program_tables(torch, device, tuple(rows), progs)
         aligned = all(o % 16 == 0 for o in xoff + poff)
         launches.append((xs[0], ps[0], meta, len(rows), tid, lpid, ids, iters, has_prev, aligned))
     total = sum(int(l[4].numel()) for l in launches)
     part = torch.empty((total, _NPART), dtype=torch.float64, device=device)
+    scratch = torch.zeros((total, _SLOTS_P2), dtype=torch.int32, device=device)
     row = 0
     for x0, p0, meta, kg, tid, lpid, _, iters, has_prev, aligned in launches:
         grid = int(tid.numel())
         _histogram_kernel[(grid,)](
-            x0, p0, meta, kg, tid, lpid, iters, slots, thr, counts, part[row:],
-            HAS_PREV=has_prev, ALIGNED=aligned, BLOCK=_BLOCK, NSLOT=_SLOTS_P2, num_warps=8,
+            x0, p0, meta, kg, tid, lpid, iters, slots, thr, scratch[row:], part[row:],
+            HAS_PREV=has_prev, ALIGNED=aligned, BLOCK=_BLOCK, NSLOT=_SLOTS_P2, W=_WINDOW,
+            ZSLOT=_ZERO_SLOT, num_warps=8,
         )
         row += grid
     ids = launches[0][6] if len(launches) == 1 else torch.cat([l[6] for l in launches])
+    counts = torch.zeros((k, _SLOTS_P2), dtype=torch.int64, device=device).index_add_(
+        0, ids, scratch.to(torch.int64)
+    )
     sums = torch.zeros((k, _NPART), dtype=torch.float64, device=device).index_add_(0, ids, part)
     inf = float("inf")
     mins = torch.full((k,), inf, dtype=torch.float64, device=device).scatter_reduce_(
