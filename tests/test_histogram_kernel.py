@@ -160,7 +160,7 @@ def test_portable_sse2_avx2_paths_give_the_same_result(tmp_path: Any) -> None:
     assert seen[0] == "portable"
     if platform.machine().lower() in ("x86_64", "amd64"):
         assert seen[1] == "sse2"
-        assert seen[2] == _core.histogram_implementation() in ("sse2", "avx2")
+        assert seen[2] in ("sse2", "avx2")  # the parent may itself run forced portable
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
