@@ -80,13 +80,17 @@ const void* array_data(const py::array& a, std::size_t* n) {
   return a.data();
 }
 
+DType checked_dtype(int dtype) {
+  if (dtype < 0 || dtype > static_cast<int>(DType::kBool)) throw py::value_error("bad dtype code");
+  return static_cast<DType>(dtype);
+}
+
 // Runs the default-bins kernel on a contiguous buffer, releasing the GIL for large inputs.
 HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   std::size_t n = 0;
   const void* data = array_data(a, &n);
-  if (dtype < 0 || dtype > static_cast<int>(DType::kBool)) throw py::value_error("bad dtype code");
+  const DType dt = checked_dtype(dtype);
   HistogramAccum acc;
-  const auto dt = static_cast<DType>(dtype);
   const bool release = static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes;
   std::optional<py::gil_scoped_release> nogil;
   if (release) nogil.emplace();
@@ -361,6 +365,19 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("after_fork_in_child", [] { ThreadPool::shared().abandon_after_fork(); },
         "Resets the histogram thread pool in a forked child.");
+  m.def("histogram_implementation", &histogram_implementation,
+        "The float32 histogram loops in use: 'avx2', 'sse2' or 'portable'.");
+  m.def(
+      "default_slot_table",
+      [] {
+        std::vector<float> thr;
+        const std::vector<uint16_t> slots = default_slot_table(&thr);
+        return py::make_tuple(
+            py::array_t<uint16_t>(static_cast<py::ssize_t>(slots.size()), slots.data()),
+            py::array_t<float>(static_cast<py::ssize_t>(thr.size()), thr.data()));
+      },
+      "(slots uint16[131072], thresholds float32[1550]): the default-bins O(1) bucket index "
+      "(see histogram.h) for the device-side histogram.");
   m.def("set_num_threads", [](std::size_t n) { ThreadPool::set_shared_size(n); }, py::arg("n"),
         "Sets the histogram kernel's thread count (0 = XFAST_NUM_THREADS or all cores).");
   m.def("get_num_threads", [] { return ThreadPool::shared().size(); });
@@ -456,6 +473,27 @@ PYBIND11_MODULE(_core, m) {
         return accum_dict(run_histogram(data, dtype, serial));
       },
       py::arg("data"), py::arg("dtype"), py::arg("serial") = false);
+  m.def(
+      "histogram_default_many",
+      [](const std::vector<std::pair<py::array, int>>& batch) {
+        std::vector<HistogramInput> inputs;
+        for (const auto& [a, dtype] : batch) {
+          std::size_t n = 0;
+          const void* data = array_data(a, &n);
+          inputs.push_back({data, n, checked_dtype(dtype)});
+        }
+        std::vector<HistogramAccum> out;
+        {
+          py::gil_scoped_release nogil;  // the arrays stay alive: `batch` holds them
+          histogram_default_batch(inputs, &out, &ThreadPool::shared());
+        }
+        py::list results;
+        for (const HistogramAccum& acc : out) results.append(accum_dict(acc));
+        return results;
+      },
+      py::arg("batch"),
+      "histogram_default over [(buffer, dtype code), ...] in one pool dispatch; a list of the "
+      "same dicts.");
   t.def(
       "finish_histogram",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& counts,

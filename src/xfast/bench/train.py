@@ -36,10 +36,11 @@ def _model(cfg: Config) -> tuple[Any, Callable[[], None]]:
     return model, step
 
 
+# Both variants use add_histograms' tag layout, so one read-back check covers them.
 def _log_loop(w: Any, model: Any, step_no: int) -> None:
     for name, p in model.named_parameters():
-        w.add_histogram(name, p, step_no)
-        w.add_histogram(name + ".grad", p.grad, step_no)
+        w.add_histogram("parameters/" + name, p, step_no)
+        w.add_histogram("gradients/" + name, p.grad, step_no)
 
 
 def _log_batched(w: Any, model: Any, step_no: int) -> None:
@@ -69,7 +70,7 @@ def _measure(lib: str, model: Any, step: Callable[[], None], steps: int,
         acc = readback.accumulator(d)
         problem = ""
         for name, p in model.named_parameters():
-            for tag, t in ((name, p.detach()), (name + ".grad", p.grad)):
+            for tag, t in (("parameters/" + name, p.detach()), ("gradients/" + name, p.grad)):
                 problem = problem or readback.check_histograms(
                     acc, tag, steps, t.numel(), float(t.min()), float(t.max())
                 )
