@@ -31,6 +31,21 @@ struct StatusError {
 
 [[noreturn]] void raise_status(Status s) { throw StatusError{std::move(s)}; }
 
+// Reports a writer-thread I/O error per the writer's on_error policy: an OSError, or a
+// RuntimeWarning so that training goes on (the warning itself raises if filters say "error").
+void report(const EventWriter& w, Status s) {
+  if (!w.warn_on_error()) raise_status(std::move(s));
+  const std::string msg = "xfast: " + s.message;
+  if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+}
+
+// Objects a native thread may still use after Python let go of them (a forked child's copy, a
+// writer whose close timed out): never destroyed.
+void keep_forever(std::shared_ptr<EventWriter> w) {
+  static auto* keep = new std::vector<std::shared_ptr<EventWriter>>();
+  keep->push_back(std::move(w));
+}
+
 // Below this many bytes a histogram keeps the GIL: releasing and re-taking it costs about as
 // much as counting 64 KiB.
 constexpr std::size_t kReleaseGilBytes = 1 << 16;
@@ -53,7 +68,7 @@ void push(EventWriter& w, Record r) {
     free_record_payload(r);
     raise_status(Status{0, "Writer is closed"});
   }
-  if (XFAST_UNLIKELY(w.has_error())) raise_status(w.take_error());
+  if (XFAST_UNLIKELY(w.has_error())) report(w, w.take_error());
 }
 
 uint32_t checked_tag(const EventWriter& w, uint32_t tag) {
@@ -132,11 +147,13 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<EventWriter, std::shared_ptr<EventWriter>>(m, "EventWriter")
       .def(py::init([](const std::string& path, double wall_time, std::optional<int64_t> purge_step,
-                       std::size_t ring_capacity, bool drop_when_full, double max_latency_s) {
+                       std::size_t ring_capacity, bool drop_when_full, double max_latency_s,
+                       bool warn_on_error) {
              WriterOptions opt;
              opt.ring_capacity = ring_capacity;
              opt.drop_when_full = drop_when_full;
              opt.max_latency_s = max_latency_s;
+             opt.warn_on_error = warn_on_error;
              Status st;
              std::unique_ptr<EventWriter> w;
              {
@@ -148,7 +165,7 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("path"), py::arg("wall_time"), py::arg("purge_step") = py::none(),
            py::arg("ring_capacity") = 16384, py::arg("drop_when_full") = false,
-           py::arg("max_latency_s") = 0.05)
+           py::arg("max_latency_s") = 0.05, py::arg("warn_on_error") = false)
       .def("intern", [](EventWriter& w, const std::string& tag) { return w.intern(tag); })
       .def(
           "add_scalar",
@@ -255,19 +272,23 @@ PYBIND11_MODULE(_core, m) {
               py::gil_scoped_release nogil;
               st = w.flush(fsync);
             }
-            if (!st.ok()) raise_status(st);
+            if (!st.ok()) report(w, st);
           },
           py::arg("fsync") = false,
           "Returns once everything queued before the call is written (and fsync'ed if asked).")
-      .def("close",
-           [](EventWriter& w) {
-             Status st;
-             {
-               py::gil_scoped_release nogil;
-               st = w.close();
-             }
-             if (!st.ok()) raise_status(st);
-           })
+      .def(
+          "close",
+          [](const std::shared_ptr<EventWriter>& self, double timeout_s) {
+            Status st;
+            {
+              py::gil_scoped_release nogil;
+              st = self->close(timeout_s);
+            }
+            if (self->abandoned()) keep_forever(self);  // its thread still runs on it
+            if (!st.ok()) report(*self, st);
+          },
+          py::arg("timeout_s") = -1.0,
+          "Drains, writes and closes. timeout_s >= 0 bounds the wait (ETIMEDOUT after it).")
       .def("stats",
            [](const EventWriter& w) {
              const WriterStats s = w.stats();
@@ -285,8 +306,7 @@ PYBIND11_MODULE(_core, m) {
              self->abandon_after_fork();
              // Its mutexes and condition variables may be in a state the parent's threads left
              // them in: never destroy this object in the child.
-             static auto* keep = new std::vector<std::shared_ptr<EventWriter>>();
-             keep->push_back(self);
+             keep_forever(self);
            })
       .def_property_readonly("path", &EventWriter::path)
       .def_property_readonly("closed", &EventWriter::closed);

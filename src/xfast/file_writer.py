@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import socket
+import sys
 import time
 import weakref
 from typing import Any, Optional, Union
@@ -19,6 +21,12 @@ _uid = itertools.count()
 _live_writers: "weakref.WeakSet[FileWriter]" = weakref.WeakSet()
 
 DEFAULT_QUEUE_CAPACITY = 16384
+ON_ERROR_CHOICES = ("raise", "warn")
+
+# How long interpreter exit waits, over all writers still open, for their events to reach the
+# OS. Ample for any backlog on a working disk (the writer sustains millions of events per
+# second); a hung network file system must not hang the process forever.
+EXIT_TIMEOUT_S = 10.0
 
 
 def _event_file_path(log_dir: str, filename_suffix: str) -> str:
@@ -49,6 +57,19 @@ class FileWriter:
         queue_capacity: Records the ring holds before ``on_full`` applies (xfast only).
         on_full: ``"block"`` (default) waits for room, losing nothing; ``"drop"`` never waits
             and counts dropped records in ``stats()`` (xfast only).
+        on_error: What a write error of the background thread (disk full, EIO, deleted file)
+            does at the next ``add_*``, ``flush()`` or ``close()``: ``"raise"`` (default) raises
+            OSError saying how many events were lost; ``"warn"`` issues a RuntimeWarning with
+            the same message instead, so that training goes on (xfast only). Either way the
+            writer keeps going, and errors creating the file always raise.
+
+    Lifetime: every writer still open at interpreter exit (normal end, uncaught exception,
+    KeyboardInterrupt) is flushed and closed by an ``atexit`` hook that waits at most
+    ``EXIT_TIMEOUT_S`` seconds in all. ``os._exit()`` and fatal signals skip it and lose only
+    the events not yet handed to the OS (at most ~50 ms worth, or what ``flush()`` had not
+    covered). A forked child never writes to its parent's file: its first event opens a file of
+    its own, which the child should ``close()`` (multiprocessing children are closed for it).
+    A deleted event file or log directory is reported as lost events and created again.
     """
 
     def __init__(
@@ -61,9 +82,12 @@ class FileWriter:
         purge_step: Optional[int] = None,
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         on_full: str = "block",
+        on_error: str = "raise",
     ) -> None:
         if on_full not in ("block", "drop"):
             raise ValueError(f"on_full must be 'block' or 'drop', got {on_full!r}")
+        if on_error not in ON_ERROR_CHOICES:
+            raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
         if not isinstance(filename_suffix, str):
             raise TypeError("filename_suffix must be a str")
         if int(queue_capacity) < 2:
@@ -74,6 +98,7 @@ class FileWriter:
         self.filename_suffix = filename_suffix
         self._queue_capacity = int(queue_capacity)
         self._drop = on_full == "drop"
+        self._warn_on_error = on_error == "warn"
         self._tags: dict[str, int] = {}
         self._engine: Any = None
         self._closed_stats: dict[str, int] = {}
@@ -88,6 +113,7 @@ class FileWriter:
             purge_step,
             self._queue_capacity,
             self._drop,
+            warn_on_error=self._warn_on_error,
         )
         self._tags = {}
 
@@ -202,6 +228,15 @@ class FileWriter:
             return dict(self._closed_stats)
         return _merge_stats(self._closed_stats, self._engine.stats())
 
+    def _close_at_exit(self, timeout_s: float) -> None:
+        engine = self._engine
+        if engine is None or isinstance(engine, _ReopenOnUse):
+            return
+        # The engine stays in place, closed: a daemon thread still logging now gets
+        # OSError("Writer is closed") rather than an AttributeError.
+        self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
+        engine.close(timeout_s)
+
     def _after_fork_in_child(self) -> None:
         engine = self._engine
         if engine is None:
@@ -221,6 +256,7 @@ class _ReopenOnUse:
     def __getattr__(self, name: str) -> Any:
         owner = self._owner
         owner._open(None)
+        _close_in_multiprocessing_child()
         return getattr(owner._engine, name)
 
 
@@ -235,7 +271,40 @@ def _merge_stats(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def close_all_writers(timeout_s: float = EXIT_TIMEOUT_S) -> None:
+    """Flushes and closes every open writer, waiting at most ``timeout_s`` seconds in all.
+
+    Registered with ``atexit``. Errors are printed to stderr, not raised: at exit there is no
+    caller left to handle them.
+    """
+    deadline = time.monotonic() + timeout_s
+    for w in list(_live_writers):
+        try:
+            w._close_at_exit(max(0.0, deadline - time.monotonic()))
+        except Exception as e:  # keep closing the others; report each
+            print(f"xfast: closing {w.get_logdir()!r} at exit: {e}", file=sys.stderr)
+
+
+_mp_finalizer_registered = False
+
+
+def _close_in_multiprocessing_child() -> None:
+    """multiprocessing children (DataLoader workers included) leave through os._exit(), which
+    skips atexit; their exit does run multiprocessing's finalizers, so close from there."""
+    global _mp_finalizer_registered
+    mp_util = sys.modules.get("multiprocessing.util")
+    if _mp_finalizer_registered or mp_util is None:
+        return
+    _mp_finalizer_registered = True
+    mp_util.Finalize(None, close_all_writers, exitpriority=0)
+
+
+atexit.register(close_all_writers)
+
+
 def _after_fork_in_child() -> None:
+    global _mp_finalizer_registered
+    _mp_finalizer_registered = False
     _core.after_fork_in_child()
     for w in list(_live_writers):
         w._after_fork_in_child()
