@@ -131,6 +131,7 @@ std::unique_ptr<EventWriter> EventWriter::open(const std::string& path, double w
     w->joined_ = true;
     return nullptr;
   }
+  w->write_delay_us_ = options.test_write_delay_us;
   w->thread_ = std::thread([raw = w.get()] { raw->run(); });
   return w;
 }
@@ -347,8 +348,8 @@ void EventWriter::recreate_file() {
 
 void EventWriter::write_out() {
   if (buf_.empty()) return;
-  if (XFAST_UNLIKELY(options_.test_write_delay_us != 0)) {
-    std::this_thread::sleep_for(std::chrono::microseconds(options_.test_write_delay_us));
+  if (XFAST_UNLIKELY(write_delay_us_ != 0)) {
+    std::this_thread::sleep_for(std::chrono::microseconds(write_delay_us_));
   }
   const char* p = buf_.data();
   std::size_t left = buf_.size();

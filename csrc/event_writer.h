@@ -41,8 +41,8 @@ struct WriterOptions {
   // of exceptions (SummaryWriter's on_error="warn").
   bool warn_on_error = false;
   // Test hook: the writer thread sleeps this long before each batch write(), simulating a slow
-  // disk. open() sets it from the environment variable XFAST_TEST_WRITE_DELAY_US; it costs one
-  // branch per batch, never per event.
+  // disk (the first records, written by open(), are not delayed). open() takes it from the
+  // environment variable XFAST_TEST_WRITE_DELAY_US when 0; it costs one branch per batch.
   uint32_t test_write_delay_us = 0;
 };
 
@@ -210,6 +210,7 @@ class EventWriter {
   bool joined_ = false;  // guarded by close_mu_
   std::mutex close_mu_;
   bool abandoned_ = false;
+  uint32_t write_delay_us_ = 0;  // the test hook; set before the writer thread starts
 };
 
 }  // namespace xfast

@@ -271,13 +271,14 @@ def _merge_stats(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def close_all_writers(timeout_s: float = EXIT_TIMEOUT_S) -> None:
-    """Flushes and closes every open writer, waiting at most ``timeout_s`` seconds in all.
+def close_all_writers(timeout_s: Optional[float] = None) -> None:
+    """Flushes and closes every open writer, waiting at most ``timeout_s`` seconds in all
+    (default: ``EXIT_TIMEOUT_S``, read at call time).
 
     Registered with ``atexit``. Errors are printed to stderr, not raised: at exit there is no
     caller left to handle them.
     """
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + (EXIT_TIMEOUT_S if timeout_s is None else timeout_s)
     for w in list(_live_writers):
         try:
             w._close_at_exit(max(0.0, deadline - time.monotonic()))
