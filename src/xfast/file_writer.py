@@ -196,7 +196,10 @@ class FileWriter:
             OSError: the writer thread failed to write since the last call; the message says
                 how many events were lost. The writer keeps going.
         """
-        self._live_engine().flush(fsync)
+        engine = self._live_engine()
+        if isinstance(engine, _ReopenOnUse):
+            return  # a forked child that has not logged: nothing of its own to flush
+        engine.flush(fsync)
 
     def close(self) -> None:
         """Flushes the event file to disk and closes it. A second call does nothing."""
@@ -245,6 +248,7 @@ class FileWriter:
         # forget both and open a file of the child's own on its first event.
         engine.abandon_after_fork()
         self._engine = _ReopenOnUse(self)
+        self._tags = {}  # ids of the parent's engine mean nothing to the child's
 
 
 class _ReopenOnUse:
