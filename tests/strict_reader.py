@@ -19,7 +19,7 @@ _HEADER = 12  # uint64 length + masked crc32c(length)
 _FOOTER = 4  # masked crc32c(data)
 
 
-def masked_crc(data: bytes) -> int:
+def masked_crc(data: Any) -> int:
     """TFRecord's masked CRC32C (rotate right by 15, add 0xa282ead8)."""
     crc = crc32c.crc32c(data)
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
@@ -48,26 +48,25 @@ def read_records(path: str) -> RecordFile:
     """
     with open(path, "rb") as f:
         data = f.read()
+    view = memoryview(data)
     out = RecordFile()
-    pos = 0
-    while pos < len(data):
-        if len(data) - pos < _HEADER:
-            out.tail_bytes = len(data) - pos
+    unpack = struct.unpack_from
+    pos, size = 0, len(data)
+    while pos < size:
+        if size - pos < _HEADER:
+            out.tail_bytes = size - pos
             break
-        header = data[pos : pos + 8]
-        (length,) = struct.unpack("<Q", header)
-        (len_crc,) = struct.unpack("<I", data[pos + 8 : pos + 12])
-        if masked_crc(header) != len_crc:
+        length, len_crc = unpack("<QI", data, pos)
+        if masked_crc(view[pos : pos + 8]) != len_crc:
             raise CorruptRecord(f"{path}: bad length CRC at offset {pos}")
         end = pos + _HEADER + length + _FOOTER
-        if end > len(data):
-            out.tail_bytes = len(data) - pos
+        if end > size:
+            out.tail_bytes = size - pos
             break
-        payload = data[pos + _HEADER : pos + _HEADER + length]
-        (data_crc,) = struct.unpack("<I", data[end - _FOOTER : end])
-        if masked_crc(payload) != data_crc:
+        payload = view[pos + _HEADER : end - _FOOTER]
+        if masked_crc(payload) != unpack("<I", data, end - _FOOTER)[0]:
             raise CorruptRecord(f"{path}: bad data CRC at offset {pos}")
-        out.records.append(payload)
+        out.records.append(payload.tobytes())
         pos = end
     return out
 
