@@ -202,6 +202,8 @@ class SummaryWriter(_RareEventsMixin):
         """
         if not isinstance(tag_scalar_dict, dict):
             raise TypeError("tag_scalar_dict must be a dict")
+        if not isinstance(main_tag, str) or not all(isinstance(k, str) for k in tag_scalar_dict):
+            raise TypeError("main_tag and the keys of tag_scalar_dict must be str")
         wall = time.time() if walltime is None else walltime
         step = to_step(global_step)
         fw_logdir = self._get_file_writer().get_logdir()
