@@ -5,10 +5,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crc32c.h"
@@ -23,6 +25,34 @@ namespace py = pybind11;
 using namespace xfast;
 
 namespace {
+
+// Releases the GIL for a blocking native call (use instead of py::gil_scoped_release). When the
+// call returns after the interpreter began finalizing (a daemon thread logging at exit),
+// re-taking the GIL would make CPython end this thread with pthread_exit, whose forced unwind
+// through these C++ frames aborts the whole process (std::terminate). Such a thread parks
+// instead, until the process is gone.
+class ReleaseGil {
+ public:
+  ReleaseGil() : state_(PyEval_SaveThread()) {}
+  ~ReleaseGil() {
+    if (interpreter_finalizing()) {
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    }
+    PyEval_RestoreThread(state_);
+  }
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+ private:
+  static bool interpreter_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing() != 0;
+#else
+    return _Py_IsFinalizing() != 0;
+#endif
+  }
+  PyThreadState* state_;
+};
 
 // A Status carried to the exception translator, which raises OSError(errno, message).
 struct StatusError {
@@ -60,7 +90,7 @@ void push(EventWriter& w, Record r) {
       w.drop(r);
       res = EventWriter::PushResult::kOk;
     } else {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       res = w.push_blocking(r);
     }
   }
@@ -103,7 +133,7 @@ HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   HistogramAccum acc;
   const auto dt = static_cast<DType>(dtype);
   const bool release = static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes;
-  std::optional<py::gil_scoped_release> nogil;
+  std::optional<ReleaseGil> nogil;
   if (release) nogil.emplace();
   if (serial) {
     histogram_default_serial(data, n, dt, &acc);
@@ -157,7 +187,7 @@ PYBIND11_MODULE(_core, m) {
              Status st;
              std::unique_ptr<EventWriter> w;
              {
-               py::gil_scoped_release nogil;
+               ReleaseGil nogil;
                w = EventWriter::open(path, wall_time, purge_step, opt, &st);
              }
              if (!w) raise_status(st);
@@ -269,7 +299,7 @@ PYBIND11_MODULE(_core, m) {
           [](EventWriter& w, bool fsync) {
             Status st;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               st = w.flush(fsync);
             }
             if (!st.ok()) report(w, st);
@@ -281,7 +311,7 @@ PYBIND11_MODULE(_core, m) {
           [](const std::shared_ptr<EventWriter>& self, double timeout_s) {
             Status st;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               st = self->close(timeout_s);
             }
             if (self->abandoned()) keep_forever(self);  // its thread still runs on it
@@ -418,7 +448,7 @@ PYBIND11_MODULE(_core, m) {
       [](int producers, uint64_t per_producer, std::size_t capacity) {
         RingStressResult r;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           r = ring_stress(producers, per_producer, capacity);
         }
         py::dict d;

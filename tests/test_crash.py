@@ -205,6 +205,45 @@ time.sleep(0.2)
         assert steps == list(range(len(steps))) and steps
 
 
+@pytest.mark.parametrize("work", ["histogram", "blocked_push"])
+def test_daemon_threads_in_native_code_at_exit(logdir: str, work: str) -> None:
+    # Daemon threads inside native calls with the GIL released (a multi-threaded histogram, a
+    # push waiting on a full ring behind a slow disk) when the interpreter finalizes: taking
+    # the GIL back then used to abort the process (pthread_exit unwinding C++ frames). They
+    # must park instead; the process exits 0 and the file stays whole.
+    code = """
+import sys, threading, time
+import numpy as np
+import xfast
+work = sys.argv[2]
+w = xfast.SummaryWriter(sys.argv[1], queue_capacity=2 if work == "blocked_push" else 16384)
+data = np.random.default_rng(0).standard_normal(2_000_000).astype(np.float32)
+def spin():
+    i = 0
+    while True:
+        try:
+            if work == "histogram":
+                w.add_histogram("h", data, i)
+            else:
+                w.add_scalar("x", 1.0, i)
+        except OSError:
+            return
+        i += 1
+for _ in range(2):
+    threading.Thread(target=spin, daemon=True).start()
+time.sleep(0.3)
+"""
+    for _ in range(3):
+        res = subprocess.run(
+            [sys.executable, "-c", code, logdir, work], capture_output=True, text=True,
+            timeout=EXIT_DEADLINE_S,
+            env={**os.environ, "XFAST_TEST_WRITE_DELAY_US": "20000" if work == "blocked_push" else "0"},
+        )
+        assert res.returncode == 0, res.stderr
+    for path in event_files(logdir):
+        assert read_records(path).tail_bytes == 0
+
+
 def test_exit_with_stuck_disk_is_bounded(logdir: str) -> None:
     # Every batch write takes 600 s (the slow-disk hook): exit must give up after the bounded
     # wait, say so on stderr, and still exit 0.
