@@ -233,3 +233,22 @@ def test_dataloader_fork_workers(logdir: str) -> None:
     assert items == sorted(list(range(64)) * 2)
     assert _steps(parent_files[0], "item") == []
     del torch
+
+
+def _own_writer_no_close(logdir: str) -> None:
+    w = xfast.SummaryWriter(logdir)
+    for i in range(1000):
+        w.add_scalar("x", float(i), i)
+    # no close(): the process leaves through os._exit, closed by multiprocessing's finalizers
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_multiprocessing_child_with_its_own_unclosed_writer(logdir: str, method: str) -> None:
+    import multiprocessing
+
+    p = multiprocessing.get_context(method).Process(target=_own_writer_no_close, args=(logdir,))
+    p.start()
+    p.join(CHILD_DEADLINE_S)
+    assert p.exitcode == 0
+    (path,) = event_files(logdir)
+    assert _steps(path, "x") == list(range(1000))

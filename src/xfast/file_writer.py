@@ -116,6 +116,7 @@ class FileWriter:
             warn_on_error=self._warn_on_error,
         )
         self._tags = {}
+        _close_in_multiprocessing_child()
 
     def get_logdir(self) -> str:
         """Returns the directory where the event file is written."""
@@ -260,7 +261,6 @@ class _ReopenOnUse:
     def __getattr__(self, name: str) -> Any:
         owner = self._owner
         owner._open(None)
-        _close_in_multiprocessing_child()
         return getattr(owner._engine, name)
 
 
@@ -294,14 +294,15 @@ _mp_finalizer_registered = False
 
 
 def _close_in_multiprocessing_child() -> None:
-    """multiprocessing children (DataLoader workers included) leave through os._exit(), which
-    skips atexit; their exit does run multiprocessing's finalizers, so close from there."""
+    """Forked multiprocessing children (DataLoader workers included) leave through os._exit(),
+    which skips atexit; their exit does run multiprocessing's finalizers, so close from there.
+    Called whenever a file is opened: cheap, and a child's finalizers are reset at its start."""
     global _mp_finalizer_registered
-    mp_util = sys.modules.get("multiprocessing.util")
-    if _mp_finalizer_registered or mp_util is None:
+    mp = sys.modules.get("multiprocessing")
+    if _mp_finalizer_registered or mp is None or mp.parent_process() is None:
         return
     _mp_finalizer_registered = True
-    mp_util.Finalize(None, close_all_writers, exitpriority=0)
+    mp.util.Finalize(None, close_all_writers, exitpriority=0)
 
 
 atexit.register(close_all_writers)
