@@ -235,16 +235,25 @@ def test_dataloader_fork_workers(logdir: str) -> None:
     del torch
 
 
+_KEPT: list[xfast.SummaryWriter] = []
+
+
 def _own_writer_no_close(logdir: str) -> None:
     w = xfast.SummaryWriter(logdir)
+    _KEPT.append(w)  # alive at exit, as a global writer would be (a dropped one closes itself)
     for i in range(1000):
         w.add_scalar("x", float(i), i)
     # no close(): the process leaves through os._exit, closed by multiprocessing's finalizers
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
-def test_multiprocessing_child_with_its_own_unclosed_writer(logdir: str, method: str) -> None:
+def test_multiprocessing_child_with_its_own_unclosed_writer(
+    logdir: str, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import multiprocessing
+
+    # A slow disk (50 ms per batch) keeps events queued when the child's target returns.
+    monkeypatch.setenv("XFAST_TEST_WRITE_DELAY_US", "50000")
 
     p = multiprocessing.get_context(method).Process(target=_own_writer_no_close, args=(logdir,))
     p.start()
