@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A strict TFRecord reader for the robustness tests: every CRC checked, a torn tail measured.
+"""A crash-tolerant strict TFRecord reader: every CRC checked, a torn last record measured
+(record_reader.split_records refuses one; after a crash it is allowed).
 
 TensorBoard's loaders hide some damage (the Rust one skips data CRCs, both stop quietly at a
 truncated record), so the crash and fault tests read files with this instead, and then also
@@ -12,17 +13,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-import crc32c
+from record_reader import HEADER_SIZE, FOOTER_SIZE, masked_crc
 from tensorboard.compat.proto import event_pb2
-
-_HEADER = 12  # uint64 length + masked crc32c(length)
-_FOOTER = 4  # masked crc32c(data)
-
-
-def masked_crc(data: Any) -> int:
-    """TFRecord's masked CRC32C (rotate right by 15, add 0xa282ead8)."""
-    crc = crc32c.crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 @dataclass
@@ -48,25 +40,24 @@ def read_records(path: str) -> RecordFile:
     """
     with open(path, "rb") as f:
         data = f.read()
-    view = memoryview(data)
     out = RecordFile()
     unpack = struct.unpack_from
     pos, size = 0, len(data)
     while pos < size:
-        if size - pos < _HEADER:
+        if size - pos < HEADER_SIZE:
             out.tail_bytes = size - pos
             break
         length, len_crc = unpack("<QI", data, pos)
-        if masked_crc(view[pos : pos + 8]) != len_crc:
+        if masked_crc(data[pos : pos + 8]) != len_crc:
             raise CorruptRecord(f"{path}: bad length CRC at offset {pos}")
-        end = pos + _HEADER + length + _FOOTER
+        end = pos + HEADER_SIZE + length + FOOTER_SIZE
         if end > size:
             out.tail_bytes = size - pos
             break
-        payload = view[pos + _HEADER : end - _FOOTER]
-        if masked_crc(payload) != unpack("<I", data, end - _FOOTER)[0]:
+        payload = data[pos + HEADER_SIZE : end - FOOTER_SIZE]
+        if masked_crc(payload) != unpack("<I", data, end - FOOTER_SIZE)[0]:
             raise CorruptRecord(f"{path}: bad data CRC at offset {pos}")
-        out.records.append(payload.tobytes())
+        out.records.append(payload)
         pos = end
     return out
 

@@ -51,6 +51,7 @@ def _plugin(logdir: str) -> dict[str, list[tuple[int, float]]]:
 
 
 @pytest.mark.parametrize("runs", [2, 3], ids=["one_resume", "two_resumes"])
+@pytest.mark.usefixtures("same_width_uids")  # the files of one run sort in creation order
 def test_purge_step_matches_torch_in_both_loaders(tmp_path: Any, runs: int) -> None:
     ours, theirs = str(tmp_path / "xfast"), str(tmp_path / "torch")
     _write_runs(xfast.SummaryWriter, ours, RUNS[:runs])
@@ -59,6 +60,7 @@ def test_purge_step_matches_torch_in_both_loaders(tmp_path: Any, runs: int) -> N
     assert _plugin(ours) == _plugin(theirs)
 
 
+@pytest.mark.usefixtures("same_width_uids")
 def test_purge_step_legacy_loader_shows_the_resumed_run(tmp_path: Any) -> None:
     logdir = str(tmp_path / "run")
     _write_runs(xfast.SummaryWriter, logdir, RUNS)
