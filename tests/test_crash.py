@@ -92,13 +92,15 @@ def _check_killed_run(logdir: str, last_flushed: int) -> int:
 
 def _kill_trials(tmp_path: object, trials: int, flush_every: int) -> None:
     rng = random.Random(1234)
-    torn = 0
+    torn = flushed = read = 0
     for i in range(trials):
         logdir = os.path.join(str(tmp_path), f"trial{i}")
         last = _run_and_kill(logdir, rng, flush_every)
-        _check_killed_run(logdir, last)
+        read += _check_killed_run(logdir, last)
+        flushed += last + 1
         torn += read_records(event_files(logdir)[0]).tail_bytes > 0
-    print(f"kill trials: {trials}, torn tails: {torn}")
+    print(f"kill trials: {trials}, scalars flushed before the kill: {flushed}, read back: {read}, "
+          f"torn tails: {torn}")
 
 
 def test_sigkill_loses_nothing_flushed(tmp_path: object) -> None:
