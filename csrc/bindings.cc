@@ -153,6 +153,21 @@ std::unique_ptr<HistogramData> finish(const std::vector<double>& counts,
   return h;
 }
 
+// The fields of one kernel pass: counts (uint64, one per default bin) and the moments.
+py::dict accum_dict(const HistogramAccum& acc) {
+  py::dict d;
+  d["counts"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(acc.counts.size()), acc.counts.data());
+  d["min"] = acc.min;
+  d["max"] = acc.max;
+  d["sum"] = acc.sum;
+  d["sum_squares"] = acc.sum_squares;
+  d["finite"] = acc.finite;
+  d["nan"] = acc.nan;
+  d["pos_inf"] = acc.pos_inf;
+  d["neg_inf"] = acc.neg_inf;
+  return d;
+}
+
 std::vector<double> to_vector(const py::array_t<double, py::array::c_style | py::array::forcecast>& a) {
   return std::vector<double>(a.data(), a.data() + a.size());
 }
@@ -351,6 +366,14 @@ PYBIND11_MODULE(_core, m) {
     return py::array_t<double>(static_cast<py::ssize_t>(e.size()), e.data());
   });
   m.def("wall_clock_now", &wall_clock_now);
+  m.def(
+      "histogram_accumulate",
+      [](const py::array& data, int dtype) { return accum_dict(run_histogram(data, dtype, false)); },
+      py::arg("data"), py::arg("dtype"),
+      "Counts a contiguous buffer into the default bins without writing anything: {'counts' "
+      "(uint64, len 1548), 'min', 'max', 'sum', 'sum_squares' (finite values only; min/max "
+      "meaningless when finite == 0), 'finite', 'nan', 'pos_inf', 'neg_inf'}. Counts over "
+      "shards of one tensor add up to the counts of the whole (xfast.distributed).");
 
   // Building blocks exposed for the tests (tests/test_record.py, test_encode.py, ...).
   py::module_ t = m.def_submodule("testing", "C++ components exposed for unit tests");
@@ -419,18 +442,7 @@ PYBIND11_MODULE(_core, m) {
   t.def(
       "histogram_default",
       [](const py::array& data, int dtype, bool serial) {
-        const HistogramAccum acc = run_histogram(data, dtype, serial);
-        py::dict d;
-        d["counts"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(acc.counts.size()), acc.counts.data());
-        d["min"] = acc.min;
-        d["max"] = acc.max;
-        d["sum"] = acc.sum;
-        d["sum_squares"] = acc.sum_squares;
-        d["finite"] = acc.finite;
-        d["nan"] = acc.nan;
-        d["pos_inf"] = acc.pos_inf;
-        d["neg_inf"] = acc.neg_inf;
-        return d;
+        return accum_dict(run_histogram(data, dtype, serial));
       },
       py::arg("data"), py::arg("dtype"), py::arg("serial") = false);
   t.def(

@@ -12,7 +12,7 @@ import time
 import weakref
 from typing import Any, Optional, Union
 
-from xfast import _core, _event_wire
+from xfast import _core, _event_wire, _remote
 from xfast._convert import to_step
 
 # Process-wide, like tensorboard's _global_uid: every file this process opens gets a new number,
@@ -63,6 +63,10 @@ class FileWriter:
             the same message instead, so that training goes on (xfast only). Either way the
             writer keeps going, and errors creating the file always raise.
 
+    ``log_dir`` may be an fsspec URL (``s3://bucket/run``, ``gs://...``): the file is then
+    spooled locally and uploaded in segments every ``flush_secs`` and on ``flush()``/``close()``
+    (see ``xfast._remote``; needs fsspec and the store's package).
+
     Lifetime: every writer still open at interpreter exit (normal end, uncaught exception,
     KeyboardInterrupt) is flushed and closed by an ``atexit`` hook that waits at most
     ``EXIT_TIMEOUT_S`` seconds in all. ``os._exit()`` and fatal signals skip it and lose only
@@ -101,20 +105,32 @@ class FileWriter:
         self._warn_on_error = on_error == "warn"
         self._tags: dict[str, int] = {}
         self._engine: Any = None
+        self._spool: Optional[_remote.Spool] = None
         self._closed_stats: dict[str, int] = {}
         self._open(None if purge_step is None else int(purge_step))
         _live_writers.add(self)
 
     def _open(self, purge_step: Optional[int]) -> None:
-        os.makedirs(self._log_dir, exist_ok=True)
+        path = _event_file_path(self._log_dir, self.filename_suffix)
+        spool = None
+        if _remote.is_remote(self._log_dir):
+            spool = _remote.Spool(
+                self._log_dir, os.path.basename(path), self.filename_suffix, self.flush_secs
+            )
+            path = spool.local_path
+        else:
+            os.makedirs(self._log_dir, exist_ok=True)
         self._engine = _core.EventWriter(
-            _event_file_path(self._log_dir, self.filename_suffix),
+            path,
             time.time(),
             purge_step,
             self._queue_capacity,
             self._drop,
             warn_on_error=self._warn_on_error,
         )
+        if spool is not None:
+            spool.start(self._engine)
+        self._spool = spool
         self._tags = {}
         _close_in_multiprocessing_child()
 
@@ -124,7 +140,7 @@ class FileWriter:
 
     @property
     def path(self) -> str:
-        """The path of the event file currently written."""
+        """The path of the event file currently written (the local spool for a URL log_dir)."""
         return str(self._live_engine().path)
 
     def _live_engine(self) -> Any:
@@ -195,12 +211,15 @@ class FileWriter:
 
         Raises:
             OSError: the writer thread failed to write since the last call; the message says
-                how many events were lost. The writer keeps going.
+                how many events were lost. The writer keeps going. For a URL log_dir, also
+                when the upload failed (it is retried later).
         """
         engine = self._live_engine()
         if isinstance(engine, _ReopenOnUse):
             return  # a forked child that has not logged: nothing of its own to flush
         engine.flush(fsync)
+        if self._spool is not None:
+            self._spool.ship()
 
     def close(self) -> None:
         """Flushes the event file to disk and closes it. A second call does nothing."""
@@ -210,11 +229,14 @@ class FileWriter:
         self._engine = None
         if isinstance(engine, _ReopenOnUse):
             return  # a forked child that never logged: it has no file of its own
+        spool, self._spool = self._spool, None
         try:
             engine.close()
         finally:
             # Read after close(), which drains the ring: the totals include what was queued.
             self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
+            if spool is not None:
+                spool.close()
 
     def reopen(self) -> None:
         """Opens a new event file in the same directory after ``close()``.
@@ -237,8 +259,9 @@ class FileWriter:
         if engine is None or isinstance(engine, _ReopenOnUse):
             return
         # The engine stays in place, closed: a daemon thread still logging now gets
-        # OSError("Writer is closed") rather than an AttributeError.
-        self._closed_stats = _merge_stats(self._closed_stats, engine.stats())
+        # OSError("Writer is closed") rather than an AttributeError. A remote log_dir's spool
+        # is uploaded after this by xfast._remote's own exit hook (registered earlier, so run
+        # later).
         engine.close(timeout_s)
 
     def _after_fork_in_child(self) -> None:
@@ -250,6 +273,9 @@ class FileWriter:
         engine.abandon_after_fork()
         self._engine = _ReopenOnUse(self)
         self._tags = {}  # ids of the parent's engine mean nothing to the child's
+        if self._spool is not None:
+            self._spool.abandon_after_fork()
+            self._spool = None
 
 
 class _ReopenOnUse:

@@ -12,7 +12,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from xfast import _core
+from xfast import _core, _dist, _reduce, _sharded
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
 from xfast._rare_methods import _RareEventsMixin
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
@@ -56,6 +56,10 @@ class SummaryWriter(_RareEventsMixin):
             goes on. Both say how many events were lost. "raise" is the default because torch
             re-raises its writer thread's errors too, and a lost log should not pass unnoticed.
         logdir: (tensorboardX spelling) used when ``log_dir`` is not given.
+        ranks: (xfast) Under an initialized torch.distributed process group, the global
+            ranks that write: ``"zero"`` (default), ``"all"`` (each to ``<log_dir>/rank<k>``),
+            or a rank or list of ranks. Other ranks' calls return at once, without a file.
+            Ignored outside a process group. See ``xfast.distributed``.
 
     Differences from torch:
         * Write errors on the writer thread are raised as OSError (or warned, see
@@ -82,13 +86,14 @@ class SummaryWriter(_RareEventsMixin):
         on_full: str = "block",
         on_error: str = "raise",
         logdir: Optional[Union[str, os.PathLike[str]]] = None,
+        ranks: _dist.RanksSpec = "zero",
     ) -> None:
         if not log_dir:
             log_dir = logdir
         if not log_dir:
             current_time = datetime.now().strftime("%b%d_%H-%M-%S")
             log_dir = os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
-        self.log_dir = log_dir
+        self.log_dir = _dist.setup_ranks(self, log_dir, ranks)
         self.purge_step = purge_step
         self.max_queue = max_queue
         self.flush_secs = flush_secs
@@ -144,6 +149,8 @@ class SummaryWriter(_RareEventsMixin):
         walltime: Optional[float] = None,
         new_style: bool = False,
         double_precision: bool = False,
+        *,
+        reduce: Optional[str] = None,
     ) -> None:
         """Add scalar data to summary.
 
@@ -156,10 +163,16 @@ class SummaryWriter(_RareEventsMixin):
             new_style: Whether to use new style (tensor field) or old style (simple_value
                 field). New style could lead to faster data loading.
             double_precision: With ``new_style``, store the value as float64.
+            reduce: (xfast) "mean", "sum", "max" or "min": reduce the value over the
+                torch.distributed process group (collective, async: see ``xfast.distributed``).
 
         Raises:
             TypeError: ``scalar_value`` is not a number; ValueError: it holds several elements.
         """
+        if reduce is not None:
+            return _reduce.reduce_scalars(
+                self, {tag: scalar_value}, global_step, walltime, new_style, double_precision, reduce
+            )
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
@@ -215,6 +228,39 @@ class SummaryWriter(_RareEventsMixin):
                 fw = self.all_writers[fw_tag] = self._new_file_writer(fw_tag, None)
             fw._engine.add_scalar(fw._tag_id(main_tag), to_float(scalar_value), step, wall, _STYLE_SIMPLE)
 
+    def add_scalar_dict(
+        self,
+        tag_scalar_dict: dict[str, Any],
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+        *,
+        reduce: Optional[str] = None,
+        new_style: bool = False,
+        double_precision: bool = False,
+    ) -> None:
+        """(xfast) Add several scalars to this run, each under its own tag, with one walltime.
+
+        Unlike ``add_scalars``, no sub-run is created: ``{"loss": l, "acc": a}`` is the same as
+        ``add_scalar("loss", l)`` and ``add_scalar("acc", a)``.
+
+        Args:
+            tag_scalar_dict: Tag -> value (number, numpy scalar or one-element tensor).
+            global_step: Global step value to record.
+            walltime: Optional override default walltime (time.time()).
+            reduce: "mean", "sum", "max" or "min": reduce every value over the
+                torch.distributed process group in one collective (see ``xfast.distributed``).
+            new_style: Write tensor scalars, as ``add_scalar(new_style=True)``.
+            double_precision: With ``new_style``, store the values as float64.
+        """
+        if reduce is not None:
+            _reduce.reduce_scalars(
+                self, tag_scalar_dict, global_step, walltime, new_style, double_precision, reduce
+            )
+            return
+        wall = time.time() if walltime is None else walltime
+        for tag, value in tag_scalar_dict.items():
+            self.add_scalar(tag, value, global_step, wall, new_style, double_precision)
+
     def add_histogram(
         self,
         tag: str,
@@ -223,6 +269,8 @@ class SummaryWriter(_RareEventsMixin):
         bins: Any = "tensorflow",
         walltime: Optional[float] = None,
         max_bins: Optional[int] = None,
+        *,
+        sharded: Optional[bool] = None,
     ) -> None:
         """Add histogram to summary.
 
@@ -236,6 +284,10 @@ class SummaryWriter(_RareEventsMixin):
                 numpy.histogram, as in torch.
             walltime: Optional override default walltime (time.time()) seconds after epoch.
             max_bins: Group bins so that about this many remain (torch's subsampling).
+            sharded: (xfast) ``values`` is this rank's shard of one tensor spread over the
+                process group: the histogram of the whole tensor is written, bucket for
+                bucket, without gathering it (collective; default bins only). Default: True
+                for DTensors (FSDP2 parameters), False otherwise. See ``xfast.distributed``.
 
         Differences from torch:
             The default bins are counted by a native kernel reading the tensor in place. NaN
@@ -250,6 +302,10 @@ class SummaryWriter(_RareEventsMixin):
             ValueError: ``values`` is empty, or ``max_bins`` is not positive.
             TypeError: ``values`` is not numeric.
         """
+        if _sharded.wants_sharded(values, sharded):
+            return _sharded.add_sharded_histogram(
+                self, tag, values, global_step, bins, walltime, max_bins
+            )
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
@@ -379,8 +435,9 @@ class SummaryWriter(_RareEventsMixin):
         """Flushes the event file to disk.
 
         Returns once everything logged before the call is written to the OS, for every run
-        this writer owns (a barrier, like torch's).
+        this writer owns (a barrier, like torch's), cross-rank reductions in flight included.
         """
+        _reduce.drain(self)
         if self.all_writers is None:
             return
         for writer in self.all_writers.values():
@@ -388,7 +445,10 @@ class SummaryWriter(_RareEventsMixin):
 
     def close(self) -> None:
         """Flushes and closes every event file. Logging afterwards opens a new file."""
+        failed_reduction = _reduce.drain(self, raising=False)
         if self.all_writers is None:
+            if failed_reduction is not None:
+                raise failed_reduction
             return
         writers = list(self.all_writers.values())
         self.file_writer = self.all_writers = None
@@ -401,6 +461,8 @@ class SummaryWriter(_RareEventsMixin):
             self._closed_file_stats = _merge_stats(self._closed_file_stats, writer.stats())
         if errors:
             raise errors[0]
+        if failed_reduction is not None:
+            raise failed_reduction
 
     def stats(self) -> dict[str, int]:
         """(xfast) Counters over all of this writer's event files: events_written,
