@@ -52,7 +52,7 @@ def test_drop_never_blocks_and_counts_exactly(logdir: str, monkeypatch: pytest.M
     _log(w, "x", n)
     during = w.stats()
     assert during["events_written"] == 1  # only the first record (written by the constructor)
-    assert during["dropped"] >= n - 2 * 64  # at most the ring plus the batch taken were kept
+    assert during["dropped"] > n // 2  # the ring (64) and the batch taken first were kept
     w.close()
     stats = w.stats()
     kept = _steps(logdir, "x")
