@@ -93,6 +93,12 @@ STRATEGIES: dict[str, Any] = {
         "global_step": _steps,
         "walltime": _walltimes,
     }),
+    "add_scalar_dict": st.fixed_dictionaries(
+        {"tag_scalar_dict": st.one_of(st.dictionaries(_tags.filter(lambda t: isinstance(t, str)), _values, max_size=4), _wrong),
+         "global_step": _steps},
+        optional={"walltime": _walltimes, "reduce": st.sampled_from([None, "mean", "sum", "bogus"]),
+                  "new_style": st.booleans(), "double_precision": st.booleans()},
+    ),
     "add_histogram": st.fixed_dictionaries(
         {"tag": _tags, "values": _hist_values, "global_step": _steps},
         optional={"bins": _bins, "walltime": _walltimes, "max_bins": _max_bins},
@@ -141,6 +147,14 @@ STRATEGIES: dict[str, Any] = {
             _wrong,
         ),
     }),
+    "add_embedding": st.fixed_dictionaries(
+        {"mat": st.one_of(_arrays, _tensors, _wrong)},
+        optional={"metadata": st.one_of(st.none(), st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=6), _wrong),
+                  "label_img": st.one_of(st.none(), _arrays, _wrong), "global_step": _steps,
+                  # tag names a sub-directory: a fixed set keeps it inside tmp_path.
+                  "tag": st.sampled_from(["default", "a b", "x"]),
+                  "metadata_header": st.one_of(st.none(), st.lists(st.text(max_size=3), max_size=3), _wrong)},
+    ),
     "add_mesh": st.fixed_dictionaries(
         {"tag": _tags, "vertices": st.one_of(_arrays, _tensors, _wrong)},
         optional={"colors": st.one_of(st.none(), _arrays, _wrong), "faces": st.one_of(st.none(), _arrays, _wrong),

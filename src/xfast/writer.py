@@ -251,7 +251,12 @@ class SummaryWriter(_RareEventsMixin):
                 torch.distributed process group in one collective (see ``xfast.distributed``).
             new_style: Write tensor scalars, as ``add_scalar(new_style=True)``.
             double_precision: With ``new_style``, store the values as float64.
+
+        Raises:
+            TypeError: ``tag_scalar_dict`` is not a dict, or a value is not a number.
         """
+        if not isinstance(tag_scalar_dict, dict):
+            raise TypeError(f"tag_scalar_dict must be a dict, got {type(tag_scalar_dict).__name__}")
         if reduce is not None:
             _reduce.reduce_scalars(
                 self, tag_scalar_dict, global_step, walltime, new_style, double_precision, reduce
