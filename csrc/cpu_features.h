@@ -17,6 +17,17 @@ inline bool cpu_has_sse42() {
 #endif
 }
 
+// True when the CPU and OS support AVX2 (the histogram moments' fastest path). Thread-safe;
+// queried once.
+inline bool cpu_has_avx2() {
+#if defined(XFAST_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+#else
+  return false;
+#endif
+}
+
 // True when XFAST_FORCE_PORTABLE is set to a non-empty value other than "0": tests use it to run
 // the portable CRC path on machines that have the hardware one. Read once per process.
 inline bool force_portable() {

@@ -61,8 +61,38 @@ struct HistogramAccum {
 void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAccum* out,
                        ThreadPool* pool);
 
+// One tensor of a batch: `n` contiguous elements of `dtype` at `data`.
+struct HistogramInput {
+  const void* data;
+  std::size_t n;
+  DType dtype;
+};
+
+// histogram_default_batch
+//
+// histogram_default for many tensors in one pool dispatch (a model's parameters): every
+// tensor's 4 MiB chunks form one work list that the workers claim in order, so small tensors
+// cost no pool wake-up each. out[i] is exactly what histogram_default gives for inputs[i].
+// Extra memory: one accumulator per worker plus one result per input. Any thread; no GIL.
+void histogram_default_batch(const std::vector<HistogramInput>& inputs,
+                             std::vector<HistogramAccum>* out, ThreadPool* pool);
+
 // The same counting done single-threaded in one chunk; tests compare the two.
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out);
+
+// Which float32 moments loop this process uses: "avx2", "sse2" or "portable" (counting is
+// SSE2 unless "portable"). Decided once from the CPU, XFAST_FORCE_PORTABLE and XFAST_NO_AVX2.
+const char* histogram_implementation();
+
+// default_slot_table
+//
+// The O(1) bucket index the kernel uses, for other implementations of it (the device-side
+// torch-ops path): returns 131072 slots indexed by a float32's bits >> 15 and fills
+// `thresholds` with 1550 floats. For a finite float32 x, slot = table[bits >> 15], then
+// slot += (x >= thresholds[slot]); slot 0 is below the first edge, 1 + i is bin i, 1549 is above
+// the last edge. Exact for every finite float32 (and bfloat16, float16: they widen exactly).
+// Any thread; built once.
+std::vector<uint16_t> default_slot_table(std::vector<float>* thresholds);
 
 // finish_histogram
 //

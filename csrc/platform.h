@@ -16,8 +16,10 @@ inline constexpr std::size_t kCacheLineSize = 64;
 #define XFAST_LIKELY(x) __builtin_expect(!!(x), 1)
 #define XFAST_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define XFAST_RESTRICT __restrict__
+#define XFAST_PREFETCH(p) __builtin_prefetch(p)
 #else
 #define XFAST_LIKELY(x) (x)
 #define XFAST_UNLIKELY(x) (x)
 #define XFAST_RESTRICT
+#define XFAST_PREFETCH(p) ((void)0)
 #endif

@@ -13,14 +13,18 @@ import numpy as np
 
 from xfast import _core, _proto
 from xfast._convert import is_tensor, to_float, torch_module
+from xfast._media_summary import audio, image, image_boxes, video
 
 __all__ = [
+    "audio",
     "compute_curve",
     "custom_scalars",
     "half_to_int",
     "histogram",
     "histogram_raw",
     "hparams",
+    "image",
+    "image_boxes",
     "int_to_half",
     "make_histogram",
     "mesh",
@@ -29,6 +33,7 @@ __all__ = [
     "scalar",
     "tensor_proto",
     "text",
+    "video",
 ]
 
 Summary = _proto.Summary

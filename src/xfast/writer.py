@@ -8,12 +8,14 @@ import socket
 import time
 import warnings
 from datetime import datetime
-from typing import Any, Optional, Union
+from typing import Any, Iterable, Optional, Union
 
 import numpy as np
 
-from xfast import _core, _dist, _reduce, _sharded
+from xfast import _core, _device_log, _dist, _reduce, _sharded
+from xfast._completion import CompletionQueue
 from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
+from xfast._media_methods import _MediaMixin
 from xfast._rare_methods import _RareEventsMixin
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
 
@@ -27,7 +29,7 @@ def _default_bins() -> list[float]:
     return [float(x) for x in _core.default_edges()]
 
 
-class SummaryWriter(_RareEventsMixin):
+class SummaryWriter(_MediaMixin, _RareEventsMixin):
     """Writes entries directly to event files in the log_dir to be consumed by TensorBoard.
 
     A drop-in replacement for ``torch.utils.tensorboard.SummaryWriter``: same constructor, same
@@ -60,6 +62,9 @@ class SummaryWriter(_RareEventsMixin):
             ranks that write: ``"zero"`` (default), ``"all"`` (each to ``<log_dir>/rank<k>``),
             or a rank or list of ranks. Other ranks' calls return at once, without a file.
             Ignored outside a process group. See ``xfast.distributed``.
+        nonfinite_scalars: (xfast) With each default-bins histogram of a device tensor or from
+            ``add_histograms``, also log the scalar ``<tag>/nonfinite``: how many NaN/+-Inf
+            values were left out.
 
     Differences from torch:
         * Write errors on the writer thread are raised as OSError (or warned, see
@@ -71,7 +76,13 @@ class SummaryWriter(_RareEventsMixin):
         * bfloat16 histograms are read as bfloat16 (torch converts to float16, so values above
           65504 become inf and are dropped).
         * Histograms never raise on NaN/Inf: see ``add_histogram``.
+        * CUDA tensors given to ``add_histogram``/``add_scalar`` are never synchronized on:
+          the work is queued on the device and written once it completes (see
+          ``add_histogram``); ``flush()``/``close()`` wait for it.
     """
+
+    # Created on the first device-tensor call (xfast._completion); None means nothing pending.
+    _completion: Optional[CompletionQueue] = None
 
     def __init__(
         self,
@@ -87,6 +98,7 @@ class SummaryWriter(_RareEventsMixin):
         on_error: str = "raise",
         logdir: Optional[Union[str, os.PathLike[str]]] = None,
         ranks: _dist.RanksSpec = "zero",
+        nonfinite_scalars: bool = False,
     ) -> None:
         if not log_dir:
             log_dir = logdir
@@ -107,6 +119,7 @@ class SummaryWriter(_RareEventsMixin):
         self._nonfinite_values = 0
         self._histograms_skipped = 0
         self._warned_tags: set[str] = set()
+        self._nonfinite_scalars = nonfinite_scalars
         self._get_file_writer()
         self.default_bins = _default_bins()
 
@@ -176,13 +189,22 @@ class SummaryWriter(_RareEventsMixin):
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
-        tid = fw._tags.get(tag)
-        if tid is None:
+        # A subscript in try costs ~110 fewer instructions per call than dict.get (callgrind).
+        try:
+            tid = fw._tags[tag]
+        except KeyError:
             tid = fw._tag_id(tag)
         # Hot path: a Python float or int goes straight to the engine (the reason for the
         # type() checks instead of isinstance: ~40 ns saved per call on a ~1 us budget).
         t = type(scalar_value)
         if t is not float and t is not int:
+            if _device_log.is_device_tensor(scalar_value):
+                _device_log.add_scalar_device(
+                    self, tag, scalar_value, global_step, walltime,
+                    (_STYLE_TENSOR_DOUBLE if double_precision else _STYLE_TENSOR_FLOAT)
+                    if new_style else _STYLE_SIMPLE,
+                )
+                return
             scalar_value = to_float(scalar_value)
         if global_step is None:
             step = 0
@@ -193,6 +215,11 @@ class SummaryWriter(_RareEventsMixin):
         style = _STYLE_SIMPLE
         if new_style:
             style = _STYLE_TENSOR_DOUBLE if double_precision else _STYLE_TENSOR_FLOAT
+        q = self._completion
+        if q is not None and q.pending(tag):  # keep this tag's order behind its device results
+            wall = time.time() if walltime is None else walltime
+            q.defer(tag, lambda: fw._engine.add_scalar(tid, scalar_value, step, wall, style))
+            return
         fw._engine.add_scalar(tid, scalar_value, step, walltime, style)
 
     def add_scalars(
@@ -303,6 +330,13 @@ class SummaryWriter(_RareEventsMixin):
             warning instead of raising ``ValueError`` as torch does. bfloat16 is read as
             bfloat16 (torch's float16 conversion turns values above 65504 into inf).
 
+            A CUDA tensor with the default bins is counted on its device with the same edges
+            and policy, in stream order and with bounded temporary memory; only the counts and
+            moments are copied (non-blocking, to pinned memory) and a background thread writes
+            the event once they arrive, so the call never waits for the GPU. Events of a tag
+            keep their call order: while a tag has a device result in flight, later events for
+            it wait behind it. ``flush()``/``close()`` wait for every pending result.
+
         Raises:
             ValueError: ``values`` is empty, or ``max_bins`` is not positive.
             TypeError: ``values`` is not numeric.
@@ -319,6 +353,13 @@ class SummaryWriter(_RareEventsMixin):
             max_bins = int(max_bins)
             if max_bins <= 0:
                 raise ValueError(f"max_bins must be positive, got {max_bins}")
+        if isinstance(bins, str) and bins == "tensorflow":
+            if _device_log.is_device_tensor(values):
+                _device_log.add_histogram_device(self, tag, values, global_step, walltime, max_bins)
+                return
+            if self._completion is not None and self._completion.pending(tag):
+                _device_log.add_histogram_deferred(self, tag, values, global_step, walltime, max_bins)
+                return
         step = to_step(global_step)
         wall = time.time() if walltime is None else walltime
         if isinstance(bins, str) and bins == "tensorflow":
@@ -367,6 +408,55 @@ class SummaryWriter(_RareEventsMixin):
             f"xfast: histogram {tag!r}: {what} (warned once per tag; see stats())",
             RuntimeWarning,
             stacklevel=3,
+        )
+
+    def add_histograms(
+        self,
+        named_tensors: Iterable[tuple[str, Any]],
+        global_step: Optional[int] = None,
+        grads: bool = False,
+        stats: Iterable[str] = (),
+        prev: Optional[Union[dict[str, Any], Iterable[tuple[str, Any]]]] = None,
+        *,
+        param_prefix: str = "parameters/",
+        grad_prefix: str = "gradients/",
+        walltime: Optional[float] = None,
+        max_bins: Optional[int] = None,
+    ) -> None:
+        """(xfast) Histograms (and optional scalars) of every tensor of a model in one call.
+
+        ``writer.add_histograms(model.named_parameters(), step, grads=True)`` logs each
+        parameter under ``parameters/<name>`` and its ``.grad`` (when not None) under
+        ``gradients/<name>`` (wandb.watch's layout, grouped as two sections in TensorBoard),
+        with the default bins. Device tensors are batched per device (one computation and one
+        small non-blocking copy for all of them, written by a background thread; no host
+        sync); host tensors run through the native kernel.
+
+        Args:
+            named_tensors: (name, tensor) pairs, e.g. ``model.named_parameters()``.
+            global_step: Global step value to record.
+            grads: Also log each tensor's ``.grad``.
+            stats: Scalars to log per tensor as ``<histogram tag>/<stat>``, any of "norm"
+                (L2, finite values), "mean", "std" (unbiased, as ``torch.std``), "min", "max",
+                "zero_fraction", "nonfinite" (NaN/Inf count) and "update_ratio"
+                (||p - prev|| / ||p||, parameters only; needs ``prev``).
+            prev: The previous step's parameters, as a dict or (name, tensor) pairs (e.g.
+                ``{n: p.detach().clone() for n, p in model.named_parameters()}``).
+            param_prefix: Tag prefix of the parameters' histograms.
+            grad_prefix: Tag prefix of the gradients' histograms.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+            max_bins: As in ``add_histogram``.
+
+        Raises:
+            ValueError: an unknown stat, or "update_ratio" without ``prev``.
+        """
+        if max_bins is not None:
+            max_bins = int(max_bins)
+            if max_bins <= 0:
+                raise ValueError(f"max_bins must be positive, got {max_bins}")
+        _device_log.add_histograms(
+            self, named_tensors, global_step, grads, stats, prev, param_prefix, grad_prefix,
+            walltime, max_bins,
         )
 
     def add_histogram_raw(
@@ -440,39 +530,45 @@ class SummaryWriter(_RareEventsMixin):
         """Flushes the event file to disk.
 
         Returns once everything logged before the call is written to the OS, for every run
-        this writer owns (a barrier, like torch's), cross-rank reductions in flight included.
+        this writer owns (a barrier, like torch's), cross-rank reductions, device results and
+        media encodes in flight included.
         """
-        _reduce.drain(self)
-        if self.all_writers is None:
-            return
-        for writer in self.all_writers.values():
+        errors = self._drain_background(stop=False)
+        for writer in (self.all_writers or {}).values():
             writer.flush()
+        if errors:
+            raise errors[0]
 
     def close(self) -> None:
         """Flushes and closes every event file. Logging afterwards opens a new file."""
-        failed_reduction = _reduce.drain(self, raising=False)
-        if self.all_writers is None:
-            if failed_reduction is not None:
-                raise failed_reduction
-            return
-        writers = list(self.all_writers.values())
-        self.file_writer = self.all_writers = None
-        errors = []
-        for writer in writers:
-            try:
-                writer.close()
-            except OSError as e:  # close every file before reporting
-                errors.append(e)
-            self._closed_file_stats = _merge_stats(self._closed_file_stats, writer.stats())
+        errors = self._drain_background(stop=True)
+        if self.all_writers is not None:
+            writers = list(self.all_writers.values())
+            self.file_writer = self.all_writers = None
+            for writer in writers:
+                try:
+                    writer.close()
+                except OSError as e:  # close every file before reporting
+                    errors.append(e)
+                self._closed_file_stats = _merge_stats(self._closed_file_stats, writer.stats())
         if errors:
             raise errors[0]
-        if failed_reduction is not None:
-            raise failed_reduction
+
+    def _drain_background(self, *, stop: bool) -> list[Exception]:
+        """Waits for the work queued off the caller's thread (cross-rank reductions, device
+        results, media encodes) to reach the engine; returns their errors, first one first."""
+        found = [
+            _reduce.drain(self, raising=False),
+            _device_log.wait_pending(self, stop=stop),
+            self._drain_media(),
+        ]
+        return [e for e in found if e is not None]
 
     def stats(self) -> dict[str, int]:
         """(xfast) Counters over all of this writer's event files: events_written,
         bytes_written, dropped, lost, high_water, capacity, plus nonfinite_values and
         histograms_skipped."""
+        _device_log.report_deferred(self)
         out = dict(self._closed_file_stats)
         for writer in (self.all_writers or {}).values():
             out = _merge_stats(out, writer.stats())

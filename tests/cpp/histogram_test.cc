@@ -208,6 +208,31 @@ TEST(serial_equals_parallel_around_the_threshold) {
   }
 }
 
+// One pool dispatch over several tensors (small, chunk-spanning, mixed dtypes) gives each
+// tensor exactly what its own call gives; under TSan this also checks the shared work list.
+TEST(batch_equals_one_call_per_tensor) {
+  xfast::ThreadPool pool(4);
+  const std::vector<double> all = spread_values(300007, 11);
+  std::vector<float> f32(all.begin(), all.end());
+  std::vector<uint16_t> f16(70001);
+  for (std::size_t i = 0; i < f16.size(); ++i) f16[i] = static_cast<uint16_t>(i * 40503u);
+  const std::vector<xfast::HistogramInput> inputs = {
+      {f32.data(), 5, DType::kFloat32},
+      {all.data(), all.size(), DType::kFloat64},
+      {f32.data() + 3, f32.size() - 3, DType::kFloat32},
+      {f16.data(), f16.size(), DType::kFloat16},
+      {all.data() + 1, 2048, DType::kFloat64},
+  };
+  std::vector<HistogramAccum> got;
+  xfast::histogram_default_batch(inputs, &got, &pool);
+  CHECK(got.size() == inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    HistogramAccum one;
+    xfast::histogram_default_serial(inputs[i].data, inputs[i].n, inputs[i].dtype, &one);
+    check_same(one, got[i], 1e21 * static_cast<double>(inputs[i].n));  // |values| <= 1e21
+  }
+}
+
 std::vector<double> iota_limits(std::size_t n) {
   std::vector<double> l(n);
   for (std::size_t i = 0; i < n; ++i) l[i] = static_cast<double>(i);

@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Logging device tensors without host syncs, and the model-wide add_histograms call."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
+
+import numpy as np
+
+from xfast import _core
+from xfast._completion import CompletionQueue
+from xfast._convert import histogram_buffer, to_step, torch_module
+from xfast._gpu_histogram import COL, NBINS, WIDTH, histogram_device, to_pinned_host
+
+if TYPE_CHECKING:
+    from xfast.file_writer import FileWriter
+    from xfast.writer import SummaryWriter
+
+STATS = ("norm", "mean", "std", "min", "max", "zero_fraction", "nonfinite", "update_ratio")
+
+_EDGES: Optional[np.ndarray] = None
+
+
+def _edges() -> np.ndarray:
+    global _EDGES
+    if _EDGES is None:
+        _EDGES = np.asarray(_core.default_edges(), dtype=np.float64)
+    return _EDGES
+
+
+def completion_queue(writer: SummaryWriter) -> CompletionQueue:
+    """The writer's completion queue, created on first use."""
+    q: Optional[CompletionQueue] = writer.__dict__.get("_completion")
+    if q is None:
+        q = writer.__dict__["_completion"] = CompletionQueue()
+    return q
+
+
+def is_device_tensor(value: Any) -> bool:
+    """True for a torch tensor that does not live in host memory (CUDA, ...)."""
+    torch = torch_module()
+    return torch is not None and isinstance(value, torch.Tensor) and value.device.type != "cpu"
+
+
+def write_row(
+    writer: SummaryWriter, fw: FileWriter, tid: int, tag: str, row: np.ndarray, step: int,
+    wall: float, max_bins: Optional[int],
+) -> None:
+    """Writes one packed result row (see _gpu_histogram) as a histogram event. Any thread."""
+    nan, pos_inf, neg_inf = (int(row[COL[c]]) for c in ("nan", "pos_inf", "neg_inf"))
+    finite = row[COL["finite"]]
+    written = bool(
+        fw._engine.add_histogram_counts(
+            tid, row[:NBINS], _edges(), row[COL["min"]], row[COL["max"]], finite,
+            row[COL["sum"]], row[COL["sum_squares"]], step, wall, max_bins,
+        )
+    )
+    nonfinite = nan + pos_inf + neg_inf
+    if nonfinite or not written:
+        info = {"nan": nan, "pos_inf": pos_inf, "neg_inf": neg_inf, "written": written}
+        writer.__dict__.setdefault("_deferred_nonfinite", []).append((tag, info, nonfinite))
+    if writer.__dict__.get("_nonfinite_scalars"):
+        fw._engine.add_scalar(fw._tag_id(tag + "/nonfinite"), float(nonfinite), step, wall, 0)
+
+
+def report_deferred(writer: SummaryWriter) -> None:
+    """Issues, on the caller's thread, the non-finite warnings noted by the queue thread."""
+    pending = writer.__dict__.get("_deferred_nonfinite")
+    while pending:
+        tag, info, nonfinite = pending.pop(0)
+        writer._report_nonfinite(tag, info, nonfinite)
+
+
+def wait_pending(writer: SummaryWriter, stop: bool = False) -> Optional[BaseException]:
+    """flush()/close(): waits for queued device results and reports their warnings. Returns
+    (rather than raises) an error a queued write hit, so close() can close its files first;
+    ``stop`` also ends the queue's thread."""
+    q: Optional[CompletionQueue] = writer.__dict__.get("_completion")
+    error: Optional[BaseException] = None
+    if q is not None:
+        try:
+            q.wait()
+        except Exception as e:
+            error = e
+        if stop:
+            q.stop()
+    report_deferred(writer)
+    return error
+
+
+def add_histogram_device(
+    writer: SummaryWriter, tag: str, values: Any, global_step: Any, walltime: Optional[float],
+    max_bins: Optional[int],
+) -> None:
+    """add_histogram for a device tensor: queue the kernels, start the result's copy, return."""
+    torch = torch_module()
+    fw = writer._get_file_writer()
+    tid = fw._tag_id(tag)
+    step = to_step(global_step)
+    wall = time.time() if walltime is None else walltime
+    if values.numel() == 0:
+        raise ValueError("The input has no element.")
+    if values.is_complex():
+        raise TypeError(f"add_histogram does not take complex tensors (got {values.dtype})")
+    host, event = to_pinned_host(torch, histogram_device([values]))
+    report_deferred(writer)
+
+    def write() -> None:
+        write_row(writer, fw, tid, tag, host[0].numpy(), step, wall, max_bins)
+
+    completion_queue(writer).submit(event, write, (tag,))
+
+
+def add_scalar_device(
+    writer: SummaryWriter, tag: str, value: Any, global_step: Any, walltime: Optional[float],
+    style: int,
+) -> None:
+    """add_scalar for a one-element device tensor: a non-blocking copy and a queued write."""
+    torch = torch_module()
+    if value.numel() != 1:
+        raise ValueError(
+            f"scalar_value must hold exactly one element, got a tensor of shape {tuple(value.shape)}"
+        )
+    fw = writer._get_file_writer()
+    tid = fw._tag_id(tag)
+    step = to_step(global_step)
+    wall = time.time() if walltime is None else walltime
+    host, event = to_pinned_host(torch, value.detach().reshape(1).to(torch.float64))
+
+    def write() -> None:
+        fw._engine.add_scalar(tid, float(host[0]), step, wall, style)
+
+    completion_queue(writer).submit(event, write, (tag,))
+
+
+def defer_if_pending(writer: SummaryWriter, tag: str, write: Callable[[], None]) -> bool:
+    """Routes a host-side write behind the tag's queued device results; False if none."""
+    q: Optional[CompletionQueue] = writer.__dict__.get("_completion")
+    if q is None or not q.pending(tag):
+        return False
+    q.defer(tag, write)
+    return True
+
+
+def _host_rows(tensors: list[Any], prevs: list[Any], want_zeros: bool) -> list[np.ndarray]:
+    """Packed rows of host tensors: one native batch call (one pool dispatch for all)."""
+    buffers = [histogram_buffer(t) for t in tensors]
+    results = _core.histogram_default_many(buffers)
+    return [_host_row(t, p, want_zeros, b, r)
+            for t, p, b, r in zip(tensors, prevs, buffers, results)]
+
+
+def _host_row(
+    t: Any, prev: Any, want_zeros: bool, buffer: Optional[tuple[np.ndarray, int]] = None,
+    r: Optional[dict[str, Any]] = None,
+) -> np.ndarray:
+    """The packed row of a host tensor, from the native kernel (plus numpy for extras)."""
+    data, code = histogram_buffer(t) if buffer is None else buffer
+    if r is None:
+        r = _core.histogram_accumulate(data, code)
+    row = np.zeros(WIDTH, dtype=np.float64)
+    row[:NBINS] = r["counts"]
+    for name in ("min", "max", "sum", "sum_squares", "finite", "nan", "pos_inf", "neg_inf"):
+        row[COL[name]] = r[name]
+    if r["finite"] == 0:
+        row[COL["min"]], row[COL["max"]] = math.inf, -math.inf
+    if want_zeros:
+        row[COL["zeros"]] = np.count_nonzero(data == 0) if code != 3 else np.count_nonzero(
+            (data.view(np.uint16) & 0x7FFF) == 0
+        )
+    if prev is not None:
+        a = t.detach().double().reshape(-1)
+        d = a - prev.detach().double().reshape(-1).to(a.device)
+        d = d[a.isfinite()]
+        row[COL["update_sum_squares"]] = float(d.dot(d))
+    return row
+
+
+def add_histogram_deferred(
+    writer: SummaryWriter, tag: str, values: Any, global_step: Any, walltime: Optional[float],
+    max_bins: Optional[int],
+) -> None:
+    """add_histogram of host values for a tag with device results in flight: counted now (the
+    values may change after the call), written behind them."""
+    if np.size(values) == 0 if not hasattr(values, "numel") else values.numel() == 0:
+        raise ValueError("The input has no element.")
+    row = _host_row(values, None, False)
+    fw = writer._get_file_writer()
+    tid = fw._tag_id(tag)
+    step = to_step(global_step)
+    wall = time.time() if walltime is None else walltime
+    completion_queue(writer).defer(
+        tag, lambda: write_row(writer, fw, tid, tag, row, step, wall, max_bins)
+    )
+
+
+def _stat(name: str, row: np.ndarray) -> float:
+    n = row[COL["finite"]]
+    s, q = row[COL["sum"]], row[COL["sum_squares"]]
+    if name == "norm":
+        return math.sqrt(q)
+    if name == "mean":
+        return s / n if n else math.nan
+    if name == "std":  # unbiased, as torch.std
+        return math.sqrt(max(q - s * s / n, 0.0) / (n - 1)) if n > 1 else math.nan
+    if name == "min":
+        return row[COL["min"]] if n else math.nan
+    if name == "max":
+        return row[COL["max"]] if n else math.nan
+    if name == "zero_fraction":
+        total = n + row[COL["nan"]] + row[COL["pos_inf"]] + row[COL["neg_inf"]]
+        return float(row[COL["zeros"]] / total) if total else math.nan
+    if name == "nonfinite":
+        return float(row[COL["nan"]] + row[COL["pos_inf"]] + row[COL["neg_inf"]])
+    if name == "update_ratio":
+        return math.sqrt(row[COL["update_sum_squares"]]) / math.sqrt(q) if q else math.nan
+    raise ValueError(f"unknown stat {name!r}; choose from {STATS}")
+
+
+class _Item:
+    """One tensor to log: its histogram tag, the stats' tag prefix and the optional previous."""
+
+    __slots__ = ("tag", "tensor", "prev")
+
+    def __init__(self, tag: str, tensor: Any, prev: Any) -> None:
+        self.tag, self.tensor, self.prev = tag, tensor, prev
+
+
+def add_histograms(
+    writer: SummaryWriter,
+    named_tensors: Iterable[tuple[str, Any]],
+    global_step: Any,
+    grads: bool,
+    stats: Iterable[str],
+    prev: Optional[Union[dict[str, Any], Iterable[tuple[str, Any]]]],
+    param_prefix: str,
+    grad_prefix: str,
+    walltime: Optional[float],
+    max_bins: Optional[int],
+) -> None:
+    """SummaryWriter.add_histograms (see its docstring)."""
+    stats = tuple(stats)
+    for s in stats:
+        if s not in STATS:
+            raise ValueError(f"unknown stat {s!r}; choose from {STATS}")
+    prev_map = dict(prev) if prev is not None else {}
+    if "update_ratio" in stats and prev is None:
+        raise ValueError("stats 'update_ratio' needs prev= (the previous step's parameters)")
+    items: list[_Item] = []
+    for name, t in named_tensors:
+        if t is not None and t.numel() > 0:
+            items.append(_Item(param_prefix + name, t, prev_map.get(name)))
+        g = getattr(t, "grad", None) if grads else None
+        if g is not None and g.numel() > 0:
+            items.append(_Item(grad_prefix + name, g, None))
+    if not items:
+        return
+    fw = writer._get_file_writer()
+    step = to_step(global_step)
+    wall = time.time() if walltime is None else walltime
+    want_zeros = "zero_fraction" in stats
+    report_deferred(writer)
+
+    def write_all(group: list[_Item], rows: Any) -> None:
+        for it, row in zip(group, rows):
+            write_row(writer, fw, fw._tag_id(it.tag), it.tag, row, step, wall, max_bins)
+            for s in stats:
+                if s == "update_ratio" and it.prev is None:
+                    continue
+                if s == "nonfinite" and writer._nonfinite_scalars:
+                    continue  # write_row already wrote <tag>/nonfinite
+                fw._engine.add_scalar(fw._tag_id(f"{it.tag}/{s}"), _stat(s, row), step, wall, 0)
+
+    # Device tensors: one batched computation and one small copy per device (no host sync).
+    by_device: dict[Any, list[_Item]] = {}
+    host_items: list[_Item] = []
+    for it in items:
+        if is_device_tensor(it.tensor):
+            by_device.setdefault(it.tensor.device, []).append(it)
+        else:
+            host_items.append(it)
+    torch = torch_module()
+    q: Optional[CompletionQueue] = writer.__dict__.get("_completion")
+    for group in by_device.values():
+        result = histogram_device([it.tensor for it in group], [it.prev for it in group])
+        host, event = to_pinned_host(torch, result)
+
+        def write_group(g: list[_Item] = group, h: Any = host) -> None:
+            write_all(g, h.numpy())
+
+        q = completion_queue(writer)
+        q.submit(event, write_group, tuple(it.tag for it in group))
+    if host_items:
+        rows = _host_rows([it.tensor for it in host_items], [it.prev for it in host_items],
+                          want_zeros)
+        if q is not None and any(q.pending(it.tag) for it in host_items):
+            q.submit(None, lambda: write_all(host_items, rows), tuple(it.tag for it in host_items))
+        else:
+            write_all(host_items, rows)

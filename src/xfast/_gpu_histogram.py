@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The default-bins histogram as torch ops on the tensor's own device, with no host sync.
+
+Method (the native kernel's, csrc/histogram.h ``default_slot_table``): a float32's ``bits >> 15``
+indexes a 131072-entry slot table, and one compare against a threshold table finishes the exact
+bucket; counts go into a fixed-size tensor with ``index_add_``. ``torch.bincount`` and
+``torch.histc`` are not used: on CUDA both read data-dependent sizes or ranges back to the host
+(a sync). Every result stays on the device: the caller copies the small packed result to pinned
+memory with ``non_blocking=True``.
+
+Two implementations, one result: for CUDA float32/bfloat16/float16 tensors a fused Triton
+kernel (xfast._triton_histogram: one read pass, one launch per tensor plus ~10 ops per batch)
+when triton imports; otherwise, and for every other dtype or device, these torch ops. The torch
+ops stay because they run anywhere: CI checks them bucket for bucket against the native kernel
+on CPU tensors, and the Triton kernel against them (Triton's interpreter, and
+benchmarks/gpu_check.py on a GPU). A Triton failure at run time warns once and falls back.
+``XFAST_DEVICE_HISTOGRAM=torch`` forces the torch ops. Their cost is ~20 kernel launches and
+several passes per chunk.
+
+Temporaries are bounded: tensors are processed in chunks of ``chunk_elements()`` elements
+(about 64 bytes of temporaries per element, so <= 64 MiB), plus O(buckets) accumulators.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from xfast import _core
+
+NBINS = 1548
+# Packed result row: NBINS bin counts, then these columns (all float64).
+MOMENTS = ("min", "max", "sum", "sum_squares", "finite", "nan", "pos_inf", "neg_inf", "zeros",
+           "update_sum_squares")
+WIDTH = NBINS + len(MOMENTS)
+COL = {name: NBINS + i for i, name in enumerate(MOMENTS)}
+
+_SLOTS = NBINS + 2  # 0: below the first edge, 1 + i: bin i, NBINS + 1: above the last edge
+_TEMP_BYTES_PER_ELEMENT = 64
+_TEMP_BUDGET_BYTES = 64 << 20
+
+_tables_lock = threading.Lock()
+_tables: dict[Any, tuple[Any, Any, Any]] = {}
+
+
+def chunk_elements() -> int:
+    """Elements per chunk so that one chunk's temporaries stay within 64 MiB."""
+    return _TEMP_BUDGET_BYTES // _TEMP_BYTES_PER_ELEMENT
+
+
+def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
+    """(slot table int32, float32 thresholds, float64 edges) on ``device``, built once each."""
+    key = str(device)
+    t = _tables.get(key)
+    if t is None:
+        with _tables_lock:
+            t = _tables.get(key)
+            if t is None:
+                slots, thr = _core.default_slot_table()
+                # Host tensors in pinned memory so the one-time upload is asynchronous too.
+                def up(a: np.ndarray) -> Any:
+                    h = torch.from_numpy(a)
+                    if device.type == "cuda":
+                        h = h.pin_memory()
+                    return h.to(device, non_blocking=True)
+
+                t = (
+                    up(slots.astype(np.int32)),
+                    up(thr),
+                    up(np.asarray(_core.default_edges(), dtype=np.float64)),
+                )
+                _tables[key] = t
+    return t
+
+
+_triton_state: dict[str, Any] = {}
+
+
+def _use_triton(
+    device: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]
+) -> bool:
+    """Triton for CUDA float32/bfloat16/float16 batches when it imports, unless
+    XFAST_DEVICE_HISTOGRAM=torch; XFAST_DEVICE_HISTOGRAM=triton forces it (CPU tensors under
+    TRITON_INTERPRET=1, for tests)."""
+    mode = os.environ.get("XFAST_DEVICE_HISTOGRAM", "auto")
+    if mode == "torch" or "disabled" in _triton_state:
+        return False
+    if mode != "triton" and device.type != "cuda":
+        return False
+    try:
+        from xfast import _triton_histogram
+    except ImportError:
+        return False
+    return all(
+        _triton_histogram.supports(t, prev[j] if prev is not None else None)
+        for j, t in enumerate(tensors)
+    )
+
+
+def _disable_triton(e: Exception) -> None:
+    _triton_state["disabled"] = e
+    warnings.warn(
+        f"xfast: the Triton histogram kernel failed ({type(e).__name__}: {e}); using the "
+        "torch-ops path from now on",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+
+
+def _slots_of_chunk(torch: Any, x: Any, tables: tuple[Any, Any, Any]) -> tuple[Any, Any]:
+    """(slot index int32/int64 per element, the chunk as a float tensor for the moments)."""
+    slots, thr, edges = tables
+    if x.dtype in (torch.float32, torch.bfloat16, torch.float16):
+        # float16 and bfloat16 widen exactly to float32; bfloat16 is never narrowed to float16.
+        xf = x if x.dtype == torch.float32 else x.float()
+        idx = (xf.view(torch.int32) >> 15) & 0x1FFFF
+        s = slots[idx]
+        # NaN and +-inf land in slots NBINS + 1 / NBINS + 2 (never counted as bins).
+        s = s + (xf >= thr[s]).to(torch.int32)
+        return s, xf
+    # float64 and integers: numpy's astype(float64), then an exact search over the edges
+    # (right=True gives 1 + the bin's index, i.e. the slot); the last bin is closed.
+    xf = x.to(torch.float64)
+    s = torch.bucketize(xf, edges, right=True)
+    s = s - (xf == edges[-1]).to(s.dtype)
+    return s, xf
+
+
+def histogram_device(
+    tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]] = None
+) -> Any:
+    """Default-bins counts and moments of each tensor, computed on its device.
+
+    Args:
+        tensors: Tensors on one device (any real dtype; CPU tensors work too, for tests).
+        prev: Optional tensors of the same shapes (the previous step's values): column
+            ``update_sum_squares`` then holds sum((t - prev)^2) over finite elements.
+
+    Returns:
+        A float64 tensor of shape (len(tensors), WIDTH) on that device: NBINS bin counts then
+        the MOMENTS columns. min/max/sum/sum_squares cover finite values only (min is +inf and
+        max -inf when there is none). Nothing is read back to the host.
+    """
+    import torch
+
+    if not tensors:
+        raise ValueError("histogram_device needs at least one tensor")
+    device = tensors[0].device
+    tables = _device_tables(torch, device)
+    if _use_triton(device, tensors, prev):
+        try:
+            from xfast._triton_histogram import histogram_triton
+
+            programs = 4
+            if device.type == "cuda":
+                programs *= torch.cuda.get_device_properties(device).multi_processor_count
+            return histogram_triton(torch, tensors, prev, tables[0], tables[1], NBINS, programs)
+        except Exception as e:  # a compile/launch problem must not cost the user their run
+            _disable_triton(e)
+    k = len(tensors)
+    counts = torch.zeros(k * (_SLOTS + 1), dtype=torch.int64, device=device)
+    f64 = dict(dtype=torch.float64, device=device)
+    i64 = dict(dtype=torch.int64, device=device)
+    mins = torch.full((k,), float("inf"), **f64)
+    maxs = torch.full((k,), float("-inf"), **f64)
+    sums = torch.zeros((4, k), **f64)  # sum, sum_squares, update_sum_squares, spare
+    cnts = torch.zeros((5, k), **i64)  # finite, nan, pos_inf, neg_inf, zeros
+    step = chunk_elements()
+    one = torch.ones((1,), **i64)
+    for j, t in enumerate(tensors):
+        if t.device != device:
+            raise ValueError("histogram_device: all tensors must be on one device")
+        flat = t.detach().reshape(-1)
+        p = prev[j] if prev is not None else None
+        pflat = None if p is None else p.detach().reshape(-1)
+        base = j * (_SLOTS + 1)
+        for lo in range(0, flat.numel(), step):
+            x = flat[lo : lo + step]
+            s, xf = _slots_of_chunk(torch, x, tables)
+            counts.index_add_(0, s + base if base else s, one.expand(s.numel()))
+            fin = torch.isfinite(xf)
+            cnts[0, j] += fin.sum()
+            cnts[1, j] += torch.isnan(xf).sum()
+            cnts[2, j] += (xf == float("inf")).sum()
+            cnts[3, j] += (xf == float("-inf")).sum()
+            cnts[4, j] += (xf == 0).sum()
+            xz = torch.where(fin, xf, 0).to(torch.float64)
+            sums[0, j] += xz.sum()
+            sums[1, j] += torch.dot(xz, xz)
+            mins[j] = torch.minimum(mins[j], torch.where(fin, xf, float("inf")).amin().double())
+            maxs[j] = torch.maximum(maxs[j], torch.where(fin, xf, float("-inf")).amax().double())
+            if pflat is not None:
+                d = torch.where(fin, xz - pflat[lo : lo + step].to(torch.float64), 0)
+                sums[2, j] += torch.dot(d, d)
+    bins = counts.view(k, _SLOTS + 1)[:, 1 : NBINS + 1].to(torch.float64)
+    cols = torch.stack(
+        [mins, maxs, sums[0], sums[1], *cnts[:4].to(torch.float64), cnts[4].to(torch.float64),
+         sums[2]],
+        dim=1,
+    )
+    return torch.cat([bins, cols], dim=1)
+
+
+def to_pinned_host(torch: Any, result: Any) -> tuple[Any, Optional[Any]]:
+    """Starts the copy of a packed result to host memory without waiting for it.
+
+    Returns (host tensor, event): on CUDA the host tensor is pinned, the copy non-blocking and
+    the event recorded after it on the current stream; the host tensor is valid once the event
+    has completed. On CPU the result is returned as is with no event; other devices (MPS, XPU,
+    ...) copy it with a plain, synchronizing ``.cpu()``.
+    """
+    if result.device.type != "cuda":
+        return result.cpu(), None
+    host = torch.empty(result.shape, dtype=result.dtype, pin_memory=True)
+    host.copy_(result, non_blocking=True)
+    event = torch.cuda.Event()
+    event.record()
+    return host, event

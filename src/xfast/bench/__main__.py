@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: Apache-2.0
+"""python -m xfast.bench [--quick] [--only scalar|histogram|train] [--libs ...] [--json PATH]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Callable, Optional
+
+from xfast.bench import env, histogram, libs, scalar, train
+from xfast.bench.config import FULL, QUICK, Config
+from xfast.bench.report import Section, render, to_json
+
+SCENARIOS: dict[str, Callable[[list[str], Config], Section]] = {
+    "scalar": scalar.run,
+    "histogram": histogram.run,
+    "train": train.run,
+}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m xfast.bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small sizes, few repeats (< 60 s)")
+    p.add_argument("--only", choices=sorted(SCENARIOS), action="append",
+                   help="run only this scenario (repeatable)")
+    p.add_argument("--libs", nargs="+", choices=libs.ALL, default=list(libs.ALL),
+                   help="libraries to measure (default: all installed)")
+    p.add_argument("--json", metavar="PATH", help="also write every sample as JSON here")
+    p.add_argument("--torch-threads", type=int, metavar="N",
+                   help="torch.set_num_threads(N) first (default: torch's choice)")
+    args = p.parse_args(argv)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    cfg = QUICK if args.quick else FULL
+    names = libs.available(tuple(args.libs))
+    info = env.environment()
+    info["load_before"] = env.load_average()
+    started = time.time()
+    cpu_started = time.process_time()
+    sections = []
+    for key in args.only or list(SCENARIOS):
+        print(f"running {key} ...", file=sys.stderr, flush=True)
+        sections.append(SCENARIOS[key](names, cfg))
+    elapsed = time.time() - started
+    info["load_after"] = env.load_average()
+    info["cpu_fraction"] = (time.process_time() - cpu_started) / elapsed
+    header = ["xfast benchmark" + (" (--quick)" if args.quick else "") +
+              f", {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {elapsed:.0f} s"] + env.describe(info)
+    print(render(header, sections, names))
+    if args.json:
+        data: dict[str, Any] = to_json(info, sections, cfg.as_dict())
+        data["elapsed_s"] = elapsed
+        data["quick"] = args.quick
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+    return 0 if all(s.correct.get("xfast", True) for s in sections) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

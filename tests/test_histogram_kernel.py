@@ -1,0 +1,393 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The default-bins kernel (multi-threaded, serial, portable), its device-side torch-ops twin,
+the asynchronous device path's ordering, and add_histograms, against numpy/torch/tensorboard."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from conftest import load_run
+from torch.utils.tensorboard.summary import make_histogram
+
+from xfast import SummaryWriter, _core, _device_log
+from xfast._convert import histogram_buffer
+from xfast._gpu_histogram import COL, NBINS, histogram_device
+
+EDGES = np.asarray(_core.default_edges())
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Sizes around the kernel's block (2048), parallel threshold (2^18) and chunk (2^20) sizes.
+SIZES = [1, 7, 2047, 2049, (1 << 18) + 3, (1 << 20) + 5]
+DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int8, torch.uint8,
+          torch.int16, torch.int32, torch.int64, torch.bool]
+
+
+def tricky_float32(n: int, seed: int = 0) -> np.ndarray:
+    """Values over ~50 orders of magnitude, every edge and its float32 neighbours, zeros of both
+    signs, values beyond the outer edges, and NaN/+-inf."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * np.exp(rng.uniform(-70, 50, n))).astype(np.float32)
+    e32 = EDGES.astype(np.float32)
+    special = np.concatenate([
+        e32, np.nextafter(e32, np.float32(np.inf)), np.nextafter(e32, np.float32(-np.inf)),
+        np.array([0.0, -0.0, 1e-45, -1e-45, 3e38, -3e38, np.nan, np.inf, -np.inf], np.float32),
+    ])
+    x[: min(n, special.size)] = special[: min(n, special.size)]
+    return x
+
+
+def as_dtype(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    t = torch.from_numpy(x)
+    if dtype.is_floating_point:
+        return t.to(dtype)
+    if dtype == torch.bool:
+        return t > 0
+    info = torch.iinfo(dtype)
+    return t.nan_to_num(0, 0, 0).clamp(info.min, info.max).to(torch.float64).to(dtype)
+
+
+def reference(t: torch.Tensor) -> dict[str, Any]:
+    """np.histogram over the finite float64 values: what torch's make_histogram counts."""
+    v = (t.float() if t.dtype == torch.bfloat16 else t).numpy().astype(np.float64)
+    fin = v[np.isfinite(v)]
+    counts, _ = np.histogram(fin, EDGES)
+    return {"counts": counts, "finite": fin.size, "sum": fin.sum(), "sum_squares": fin.dot(fin),
+            "min": fin.min() if fin.size else None, "max": fin.max() if fin.size else None,
+            "nan": int(np.isnan(v).sum()), "sum_abs": np.abs(fin).sum()}
+
+
+def check(r: dict[str, Any], ref: dict[str, Any]) -> None:
+    np.testing.assert_array_equal(np.asarray(r["counts"]), ref["counts"])
+    assert r["finite"] == ref["finite"]
+    assert r["nan"] == ref["nan"]
+    if ref["finite"]:
+        assert r["min"] == ref["min"] and r["max"] == ref["max"]
+        # Rounding differs with summation order: bound it by the sum of magnitudes.
+        assert r["sum"] == pytest.approx(ref["sum"], rel=1e-9, abs=1e-13 * ref["sum_abs"])
+        assert r["sum_squares"] == pytest.approx(ref["sum_squares"], rel=1e-9)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_float32_threaded_equals_serial_and_numpy(n: int) -> None:
+    x = tricky_float32(n, seed=n)
+    ref = reference(torch.from_numpy(x))
+    threaded = _core.testing.histogram_default(x, 0, False)
+    serial = _core.testing.histogram_default(x, 0, True)
+    check(threaded, ref)
+    check(serial, ref)
+    np.testing.assert_array_equal(threaded["counts"], serial["counts"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", [2049, (1 << 20) + 5])
+def test_every_dtype_threaded_serial_numpy(dtype: torch.dtype, n: int) -> None:
+    t = as_dtype(tricky_float32(n, seed=7), dtype)
+    data, code = histogram_buffer(t)
+    ref = reference(t)
+    check(_core.testing.histogram_default(data, code, False), ref)
+    check(_core.testing.histogram_default(data, code, True), ref)
+
+
+def test_batch_call_equals_one_call_per_tensor() -> None:
+    # One pool dispatch over tensors of mixed dtypes and sizes (small ones share no chunk).
+    tensors = [as_dtype(tricky_float32(n, seed=n), dt) for n, dt in (
+        (5, torch.float32), ((1 << 20) + 5, torch.float32), (3000, torch.bfloat16),
+        (2049, torch.float64), ((1 << 18) + 1, torch.float16), (700, torch.int32),
+    )]
+    buffers = [histogram_buffer(t) for t in tensors]
+    for got, (data, code), t in zip(_core.histogram_default_many(buffers), buffers, tensors):
+        one = _core.testing.histogram_default(data, code, True)
+        np.testing.assert_array_equal(got["counts"], one["counts"])
+        check(got, reference(t))
+
+
+def test_every_float32_range_boundary_is_exact() -> None:
+    # The lowest and highest float of each of the 2^17 table ranges (sign, exponent, 8 mantissa
+    # bits), excluding inf/NaN: the O(1) index must agree with a binary search everywhere.
+    r = np.arange(1 << 17, dtype=np.uint32) << 15
+    bits = np.concatenate([r, r | 0x7FFF])
+    x = bits.view(np.float32)
+    x = x[np.isfinite(x)]
+    check(_core.testing.histogram_default(x, 0, True), reference(torch.from_numpy(x)))
+
+
+def test_matches_torch_make_histogram() -> None:
+    x = np.random.default_rng(3).standard_normal(100_000).astype(np.float32) * 3
+    ours = _core.testing.histogram_default(x, 0, False)
+    limits, counts = _core.testing.finish_histogram(ours["counts"].astype(np.float64), EDGES)
+    theirs = make_histogram(x.astype(np.float64), EDGES)
+    assert list(limits) == list(theirs.bucket_limit)
+    assert list(counts) == list(theirs.bucket)
+    assert ours["sum"] == pytest.approx(theirs.sum, rel=1e-12)
+    assert ours["sum_squares"] == pytest.approx(theirs.sum_squares, rel=1e-12)
+
+
+def test_portable_sse2_avx2_paths_give_the_same_result(tmp_path: Any) -> None:
+    # The path is chosen once per process: each one runs in a child process.
+    x = tricky_float32(300_000, seed=5)
+    src, out = str(tmp_path / "x.npy"), str(tmp_path / "r.npy")
+    np.save(src, x)
+    code = (
+        "import sys, numpy as np\n"
+        "from xfast import _core\n"
+        "r = _core.testing.histogram_default(np.load(sys.argv[1]), 0, False)\n"
+        "np.save(sys.argv[2], np.concatenate([r['counts'].astype(np.float64),"
+        " [r['min'], r['max'], r['sum'], r['sum_squares'], r['finite'], r['nan']]]))\n"
+        "print(_core.histogram_implementation())\n"
+    )
+    ref = reference(torch.from_numpy(x))
+    # Portable loops; SSE2 moments; the best the CPU has (AVX2 moments where available).
+    seen = []
+    for extra in ({"XFAST_FORCE_PORTABLE": "1"}, {"XFAST_NO_AVX2": "1"}, {}):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("XFAST_FORCE_PORTABLE", "XFAST_NO_AVX2")}
+        env.update(extra)
+        run = subprocess.run([sys.executable, "-c", code, src, out], check=True, env=env,
+                             capture_output=True, text=True)
+        seen.append(run.stdout.strip())
+        got = np.load(out)
+        r = dict(zip(["min", "max", "sum", "sum_squares", "finite", "nan"], got[NBINS:]))
+        r["counts"] = got[:NBINS]
+        check(r, ref)
+    assert seen[0] == "portable"
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert seen[1] == "sse2"
+        assert seen[2] in ("sse2", "avx2")  # the parent may itself run forced portable
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_device_path_on_cpu_matches_native_kernel(dtype: torch.dtype) -> None:
+    t = as_dtype(tricky_float32(40_000, seed=11), dtype)
+    prev = torch.zeros_like(t)
+    row = histogram_device([t, t[:100]], [prev, None]).numpy()
+    for got, part in zip(row, (t, t[:100])):
+        data, code = histogram_buffer(part)
+        r = _core.testing.histogram_default(data, code, True)
+        np.testing.assert_array_equal(got[:NBINS], r["counts"])
+        for name in ("finite", "nan", "pos_inf", "neg_inf"):
+            assert got[COL[name]] == r[name], name
+        if r["finite"]:
+            assert got[COL["min"]] == r["min"] and got[COL["max"]] == r["max"]
+            sum_abs = reference(part)["sum_abs"]
+            assert got[COL["sum"]] == pytest.approx(r["sum"], rel=1e-9, abs=1e-13 * sum_abs)
+            assert got[COL["sum_squares"]] == pytest.approx(r["sum_squares"], rel=1e-9)
+        v = part.double()
+        assert got[COL["zeros"]] == int((v == 0).sum())
+    assert row[0, COL["update_sum_squares"]] == pytest.approx(row[0, COL["sum_squares"]])
+
+
+def test_device_path_chunks_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    t = torch.from_numpy(tricky_float32(10_000, seed=2))
+    whole = histogram_device([t])
+    monkeypatch.setattr("xfast._gpu_histogram.chunk_elements", lambda: 999)
+    chunked = histogram_device([t])
+    np.testing.assert_array_equal(whole[0, : NBINS].numpy(), chunked[0, : NBINS].numpy())
+    w, c = whole[0].numpy(), chunked[0].numpy()
+    other = [i for i in range(w.size) if i != COL["sum"]]
+    np.testing.assert_allclose(w[other], c[other], rtol=1e-12)
+    assert w[COL["sum"]] == pytest.approx(c[COL["sum"]], abs=1e-13 * reference(t)["sum_abs"])
+
+
+class _GateEvent:
+    """Stands in for a CUDA event: synchronize() blocks until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def synchronize(self) -> None:
+        assert self.gate.wait(30)
+
+
+def _route_cpu_tensors_as_device(monkeypatch: pytest.MonkeyPatch, events: list[Any]) -> None:
+    """Sends CPU tensors through the device path, each result behind a gated fake event."""
+
+    def fake_pinned(torch_mod: Any, result: Any) -> tuple[Any, Any]:
+        ev = _GateEvent()
+        events.append(ev)
+        return result, ev
+
+    monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+    monkeypatch.setattr(_device_log, "to_pinned_host", fake_pinned)
+
+
+def test_tag_order_kept_when_device_result_completes_late(
+    logdir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[Any] = []
+    _route_cpu_tensors_as_device(monkeypatch, events)
+    w = SummaryWriter(logdir)
+    x = torch.arange(1.0, 5.0)
+    w.add_histogram("h", x, 1)  # device path: held back by its gate
+    w.add_scalar("s", torch.tensor(2.5), 1)  # device scalar, also held back
+    monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: False)
+    w.add_histogram("h", x.numpy() * 2, 2)  # host values, same tag: must wait behind step 1
+    w.add_scalar("s", 3.5, 2)
+    w.add_scalar("other", 1.0, 0)  # no pending result: written at once
+    for ev in events:
+        ev.gate.set()
+    w.flush()
+    acc = load_run(logdir)
+    assert [e.step for e in acc.Histograms("h")] == [1, 2]
+    assert [e.histogram_value.max for e in acc.Histograms("h")] == [4.0, 8.0]
+    assert [(e.step, e.value) for e in acc.Scalars("s")] == [(1, 2.5), (2, 3.5)]
+    w.close()
+
+
+def test_device_histogram_policy_nonfinite(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[Any] = []
+    _route_cpu_tensors_as_device(monkeypatch, events)
+    w = SummaryWriter(logdir, nonfinite_scalars=True)
+    w.add_histogram("h", torch.tensor([1.0, float("nan"), float("inf"), -2.0]), 0)
+    w.add_histogram("empty", torch.tensor([float("nan")]), 0)
+    for ev in events:
+        ev.gate.set()
+    with pytest.warns(RuntimeWarning, match="left out"):
+        w.flush()
+    acc = load_run(logdir)
+    h = acc.Histograms("h")[0].histogram_value
+    assert (h.min, h.max, h.num, h.sum, h.sum_squares) == (-2.0, 1.0, 2, -1.0, 5.0)
+    assert "empty" not in acc.Tags()["histograms"]
+    assert acc.Scalars("h/nonfinite")[0].value == 2
+    assert acc.Scalars("empty/nonfinite")[0].value == 1
+    st = w.stats()
+    assert st["nonfinite_values"] == 3 and st["histograms_skipped"] == 1
+    w.close()
+
+
+@pytest.mark.parametrize("on_device", [False, True], ids=["host", "device-path"])
+def test_add_histograms_tags_values_and_stats(
+    logdir: str, monkeypatch: pytest.MonkeyPatch, on_device: bool
+) -> None:
+    if on_device:
+        monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.Linear(4, 2))
+    prev = {n: p.detach().clone() for n, p in model.named_parameters()}
+    model(torch.randn(3, 8)).sum().backward()
+    with torch.no_grad():
+        model[0].weight.add_(0.01)
+    stats = ("norm", "mean", "std", "min", "max", "zero_fraction", "nonfinite", "update_ratio")
+    w = SummaryWriter(logdir)
+    w.add_histograms(model.named_parameters(), 5, grads=True, stats=stats, prev=prev)
+    w.close()
+    acc = load_run(logdir)
+    for name, p in model.named_parameters():
+        for tag, t in ((f"parameters/{name}", p), (f"gradients/{name}", p.grad)):
+            (ev,) = acc.Histograms(tag)
+            want = make_histogram(t.detach().double().numpy(), EDGES)
+            hv = ev.histogram_value
+            assert ev.step == 5
+            assert list(hv.bucket_limit) == list(want.bucket_limit)
+            assert list(hv.bucket) == list(want.bucket)
+            assert hv.sum == pytest.approx(want.sum, rel=1e-9, abs=1e-12)
+            v = t.detach().double()
+            expect = {"norm": v.norm(), "mean": v.mean(), "std": v.std(), "min": v.min(),
+                      "max": v.max(), "zero_fraction": (v == 0).double().mean(), "nonfinite": 0}
+            if tag.startswith("parameters/"):
+                expect["update_ratio"] = (v - prev[name].double()).norm() / v.norm()
+            else:
+                assert f"{tag}/update_ratio" not in acc.Tags()["scalars"]
+            for s, val in expect.items():
+                (sv,) = acc.Scalars(f"{tag}/{s}")
+                assert sv.value == pytest.approx(float(val), rel=1e-5, abs=1e-7), (tag, s)
+
+
+def test_add_histograms_rejects_unknown_stat(logdir: str) -> None:
+    with SummaryWriter(logdir) as w:
+        with pytest.raises(ValueError, match="unknown stat"):
+            w.add_histograms([("a", torch.ones(2))], 0, stats=("median",))
+        with pytest.raises(ValueError, match="needs prev"):
+            w.add_histograms([("a", torch.ones(2))], 0, stats=("update_ratio",))
+
+
+def test_gpu_check_script_skips_cleanly_without_cuda() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the script does the full run there")
+    r = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "gpu_check.py"), "--max-elements", "1e5"],
+        capture_output=True, text=True, check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no CUDA device" in r.stdout
+    assert "PASS" in r.stdout
+
+
+_TRITON_CHILD = """
+import sys, numpy as np, torch
+import triton.runtime.interpreter as ti
+_orig = ti._patch_lang_tensor
+
+
+def _patched(tensor, scope):
+    # Triton 3.6's interpreter calls int() on 1-element arrays, which NumPy >= 2.4 rejects.
+    _orig(tensor, scope)
+    scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
+
+
+ti._patch_lang_tensor = _patched
+from xfast import _gpu_histogram as g
+from xfast._triton_histogram import histogram_triton
+x = torch.from_numpy(np.load(sys.argv[1]))
+slots, thr, _ = g._device_tables(torch, x.device)
+
+
+def same(ts, prev):
+    a = histogram_triton(torch, ts, prev, slots, thr, g.NBINS, 3).numpy()
+    b = g.histogram_device(ts, prev).numpy()
+    assert (a[:, :g.NBINS] == b[:, :g.NBINS]).all(), [t.dtype for t in ts]
+    np.testing.assert_allclose(a[:, g.NBINS:], b[:, g.NBINS:], rtol=1e-9, atol=1e-6)
+
+
+for dt in (torch.float32, torch.bfloat16, torch.float16):
+    y = x.to(dt)
+    same([y, y[:1000]], [torch.zeros_like(y), None])
+# One batch: separate allocations, two dtypes (two launches), views at odd offsets.
+other = (x[:3001] * 2).clone()
+same([x, x[7:5007].bfloat16(), other, x[3:2000]], [None, None, other * 0.5, None])
+# Values over ~45 orders of magnitude overflow the per-block windows: the atomic path.
+rng = np.random.default_rng(1)
+wide = rng.standard_normal(6000) * np.exp(rng.uniform(-60, 45, 6000))
+same([torch.from_numpy(wide.astype(np.float32))], None)
+print("ok")
+"""
+
+
+def test_triton_kernel_matches_torch_ops_in_interpreter(tmp_path: Any) -> None:
+    pytest.importorskip("triton")
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal(20_000) * 3).astype(np.float32)
+    x[:5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+    src = str(tmp_path / "x.npy")
+    np.save(src, x)
+    env = dict(os.environ, TRITON_INTERPRET="1", XFAST_DEVICE_HISTOGRAM="torch")
+    r = subprocess.run([sys.executable, "-c", _TRITON_CHILD, src], capture_output=True,
+                       text=True, env=env, check=False)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+def test_queued_error_is_raised_by_flush_and_close_stops_the_thread(
+    logdir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class _FailingEvent:
+        def synchronize(self) -> None:
+            raise RuntimeError("device failure")
+
+    monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+    monkeypatch.setattr(_device_log, "to_pinned_host", lambda torch_mod, r: (r, _FailingEvent()))
+    w = SummaryWriter(logdir)
+    w.add_histogram("h", torch.ones(3), 0)
+    with pytest.raises(RuntimeError, match="device failure"):
+        w.flush()
+    w.add_scalar("s", torch.tensor(1.0), 0)
+    with pytest.raises(RuntimeError, match="device failure"):
+        w.close()
+    assert w.file_writer is None  # the files were closed despite the error
+    assert not [t for t in threading.enumerate() if t.name == "xfast-completion"]
