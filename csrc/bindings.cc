@@ -534,7 +534,7 @@ PYBIND11_MODULE(_core, m) {
         }
         std::vector<HistogramAccum> out;
         {
-          py::gil_scoped_release nogil;  // the arrays stay alive: `batch` holds them
+          ReleaseGil nogil;  // the arrays stay alive: `batch` holds them
           histogram_default_batch(inputs, &out, &ThreadPool::shared());
         }
         py::list results;
