@@ -331,6 +331,9 @@ def _close_in_multiprocessing_child() -> None:
     mp.util.Finalize(None, close_all_writers, exitpriority=0)
 
 
+# atexit runs hooks last-registered first. xfast/__init__ imports this module before writer.py's
+# helpers (_reduce, _media_worker), so their exit drains of background work run before this
+# close; _remote's spool upload, registered by the import above, runs after it.
 atexit.register(close_all_writers)
 
 
