@@ -28,13 +28,16 @@ namespace {
 
 // Releases the GIL for a blocking native call (use instead of py::gil_scoped_release). When the
 // call returns after the interpreter began finalizing (a daemon thread logging at exit),
-// re-taking the GIL would make CPython end this thread with pthread_exit, whose forced unwind
-// through these C++ frames aborts the whole process (std::terminate). Such a thread parks
-// instead, until the process is gone.
+// re-taking the GIL makes CPython end this thread with pthread_exit. Its forced unwind through
+// a noexcept destructor (py::gil_scoped_release's) aborted the whole process (std::terminate).
+// So a thread that sees finalization parks until the process is gone, and when finalization
+// starts while it waits for the GIL, the unwind passes through this destructor, declared
+// noexcept(false), and pybind11's dispatcher, which rethrows abi::__forced_unwind. Never hold
+// one in a std::optional (its destructor is noexcept).
 class ReleaseGil {
  public:
   ReleaseGil() : state_(PyEval_SaveThread()) {}
-  ~ReleaseGil() {
+  ~ReleaseGil() noexcept(false) {
     if (interpreter_finalizing()) {
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     }
@@ -136,13 +139,18 @@ HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   const void* data = array_data(a, &n);
   const DType dt = checked_dtype(dtype);
   HistogramAccum acc;
-  const bool release = static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes;
-  std::optional<ReleaseGil> nogil;
-  if (release) nogil.emplace();
-  if (serial) {
-    histogram_default_serial(data, n, dt, &acc);
+  const auto count = [&] {
+    if (serial) {
+      histogram_default_serial(data, n, dt, &acc);
+    } else {
+      histogram_default(data, n, dt, &acc, &ThreadPool::shared());
+    }
+  };
+  if (static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes) {
+    ReleaseGil nogil;
+    count();
   } else {
-    histogram_default(data, n, dt, &acc, &ThreadPool::shared());
+    count();
   }
   return acc;
 }

@@ -219,7 +219,7 @@ import numpy as np
 import xfast
 work = sys.argv[2]
 w = xfast.SummaryWriter(sys.argv[1], queue_capacity=2 if work == "blocked_push" else 16384)
-data = np.random.default_rng(0).standard_normal(2_000_000).astype(np.float32)
+data = np.random.default_rng(0).standard_normal(300_000).astype(np.float32)
 def spin():
     i = 0
     while True:
@@ -231,13 +231,15 @@ def spin():
         except OSError:
             return
         i += 1
-for _ in range(2):
+for _ in range(6):
     threading.Thread(target=spin, daemon=True).start()
-time.sleep(0.3)
+time.sleep(float(sys.argv[3]))
 """
-    for _ in range(3):
+    # Several exits at different moments: the abort needed a thread waiting for the GIL when
+    # finalization began (it showed in ~1 run in 8 before the fix).
+    for delay in ("0.01", "0.03", "0.05", "0.08", "0.13", "0.2"):
         res = subprocess.run(
-            [sys.executable, "-c", code, logdir, work], capture_output=True, text=True,
+            [sys.executable, "-c", code, logdir, work, delay], capture_output=True, text=True,
             timeout=EXIT_DEADLINE_S,
             env={**os.environ, "XFAST_TEST_WRITE_DELAY_US": "20000" if work == "blocked_push" else "0"},
         )
