@@ -5,10 +5,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crc32c.h"
@@ -24,12 +26,58 @@ using namespace xfast;
 
 namespace {
 
+// Releases the GIL for a blocking native call (use instead of py::gil_scoped_release). When the
+// call returns after the interpreter began finalizing (a daemon thread logging at exit),
+// re-taking the GIL makes CPython end this thread with pthread_exit. Its forced unwind through
+// a noexcept destructor (py::gil_scoped_release's) aborted the whole process (std::terminate).
+// So a thread that sees finalization parks until the process is gone, and when finalization
+// starts while it waits for the GIL, the unwind passes through this destructor, declared
+// noexcept(false), and pybind11's dispatcher, which rethrows abi::__forced_unwind. Never hold
+// one in a std::optional (its destructor is noexcept).
+class ReleaseGil {
+ public:
+  ReleaseGil() : state_(PyEval_SaveThread()) {}
+  ~ReleaseGil() noexcept(false) {
+    if (interpreter_finalizing()) {
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    }
+    PyEval_RestoreThread(state_);
+  }
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+ private:
+  static bool interpreter_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing() != 0;
+#else
+    return _Py_IsFinalizing() != 0;
+#endif
+  }
+  PyThreadState* state_;
+};
+
 // A Status carried to the exception translator, which raises OSError(errno, message).
 struct StatusError {
   Status status;
 };
 
 [[noreturn]] void raise_status(Status s) { throw StatusError{std::move(s)}; }
+
+// Reports a writer-thread I/O error per the writer's on_error policy: an OSError, or a
+// RuntimeWarning so that training goes on (the warning itself raises if filters say "error").
+void report(const EventWriter& w, Status s) {
+  if (!w.warn_on_error()) raise_status(std::move(s));
+  const std::string msg = "xfast: " + s.message;
+  if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+}
+
+// Objects a native thread may still use after Python let go of them (a forked child's copy, a
+// writer whose close timed out): never destroyed.
+void keep_forever(std::shared_ptr<EventWriter> w) {
+  static auto* keep = new std::vector<std::shared_ptr<EventWriter>>();
+  keep->push_back(std::move(w));
+}
 
 // Below this many bytes a histogram keeps the GIL: releasing and re-taking it costs about as
 // much as counting 64 KiB.
@@ -45,7 +93,7 @@ void push(EventWriter& w, Record r) {
       w.drop(r);
       res = EventWriter::PushResult::kOk;
     } else {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil;
       res = w.push_blocking(r);
     }
   }
@@ -53,7 +101,7 @@ void push(EventWriter& w, Record r) {
     free_record_payload(r);
     raise_status(Status{0, "Writer is closed"});
   }
-  if (XFAST_UNLIKELY(w.has_error())) raise_status(w.take_error());
+  if (XFAST_UNLIKELY(w.has_error())) report(w, w.take_error());
 }
 
 uint32_t checked_tag(const EventWriter& w, uint32_t tag) {
@@ -91,13 +139,18 @@ HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
   const void* data = array_data(a, &n);
   const DType dt = checked_dtype(dtype);
   HistogramAccum acc;
-  const bool release = static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes;
-  std::optional<py::gil_scoped_release> nogil;
-  if (release) nogil.emplace();
-  if (serial) {
-    histogram_default_serial(data, n, dt, &acc);
+  const auto count = [&] {
+    if (serial) {
+      histogram_default_serial(data, n, dt, &acc);
+    } else {
+      histogram_default(data, n, dt, &acc, &ThreadPool::shared());
+    }
+  };
+  if (static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes) {
+    ReleaseGil nogil;
+    count();
   } else {
-    histogram_default(data, n, dt, &acc, &ThreadPool::shared());
+    count();
   }
   return acc;
 }
@@ -212,15 +265,17 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<EventWriter, std::shared_ptr<EventWriter>>(m, "EventWriter")
       .def(py::init([](const std::string& path, double wall_time, std::optional<int64_t> purge_step,
-                       std::size_t ring_capacity, bool drop_when_full, double max_latency_s) {
+                       std::size_t ring_capacity, bool drop_when_full, double max_latency_s,
+                       bool warn_on_error) {
              WriterOptions opt;
              opt.ring_capacity = ring_capacity;
              opt.drop_when_full = drop_when_full;
              opt.max_latency_s = max_latency_s;
+             opt.warn_on_error = warn_on_error;
              Status st;
              std::unique_ptr<EventWriter> w;
              {
-               py::gil_scoped_release nogil;
+               ReleaseGil nogil;
                w = EventWriter::open(path, wall_time, purge_step, opt, &st);
              }
              if (!w) raise_status(st);
@@ -228,7 +283,7 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("path"), py::arg("wall_time"), py::arg("purge_step") = py::none(),
            py::arg("ring_capacity") = 16384, py::arg("drop_when_full") = false,
-           py::arg("max_latency_s") = 0.05)
+           py::arg("max_latency_s") = 0.05, py::arg("warn_on_error") = false)
       .def("intern", [](EventWriter& w, const std::string& tag) { return w.intern(tag); })
       .def(
           "add_histogram",
@@ -321,22 +376,26 @@ PYBIND11_MODULE(_core, m) {
           [](EventWriter& w, bool fsync) {
             Status st;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               st = w.flush(fsync);
             }
-            if (!st.ok()) raise_status(st);
+            if (!st.ok()) report(w, st);
           },
           py::arg("fsync") = false,
           "Returns once everything queued before the call is written (and fsync'ed if asked).")
-      .def("close",
-           [](EventWriter& w) {
-             Status st;
-             {
-               py::gil_scoped_release nogil;
-               st = w.close();
-             }
-             if (!st.ok()) raise_status(st);
-           })
+      .def(
+          "close",
+          [](const std::shared_ptr<EventWriter>& self, double timeout_s) {
+            Status st;
+            {
+              ReleaseGil nogil;
+              st = self->close(timeout_s);
+            }
+            if (self->abandoned()) keep_forever(self);  // its thread still runs on it
+            if (!st.ok()) report(*self, st);
+          },
+          py::arg("timeout_s") = -1.0,
+          "Drains, writes and closes. timeout_s >= 0 bounds the wait (ETIMEDOUT after it).")
       .def("stats",
            [](const EventWriter& w) {
              const WriterStats s = w.stats();
@@ -354,8 +413,7 @@ PYBIND11_MODULE(_core, m) {
              self->abandon_after_fork();
              // Its mutexes and condition variables may be in a state the parent's threads left
              // them in: never destroy this object in the child.
-             static auto* keep = new std::vector<std::shared_ptr<EventWriter>>();
-             keep->push_back(self);
+             keep_forever(self);
            })
       .def_property_readonly("path", &EventWriter::path)
       .def_property_readonly("closed", &EventWriter::closed);
@@ -484,7 +542,7 @@ PYBIND11_MODULE(_core, m) {
         }
         std::vector<HistogramAccum> out;
         {
-          py::gil_scoped_release nogil;  // the arrays stay alive: `batch` holds them
+          ReleaseGil nogil;  // the arrays stay alive: `batch` holds them
           histogram_default_batch(inputs, &out, &ThreadPool::shared());
         }
         py::list results;
@@ -509,7 +567,7 @@ PYBIND11_MODULE(_core, m) {
       [](int producers, uint64_t per_producer, std::size_t capacity) {
         RingStressResult r;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           r = ring_stress(producers, per_producer, capacity);
         }
         py::dict d;

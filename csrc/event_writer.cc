@@ -9,10 +9,13 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
 #include <vector>
+
+#include "platform.h"
 
 namespace xfast {
 
@@ -22,6 +25,14 @@ namespace {
 // not yet empty: large enough that a scalar storm costs one syscall per ~20k events (44 B each),
 // small enough to stay in L2 while it is built.
 constexpr std::size_t kWriteThreshold = 1 << 20;
+
+// XFAST_TEST_WRITE_DELAY_US, read at each open(): the slow-disk test hook (0 when unset).
+uint32_t test_write_delay_from_env() {
+  const char* v = std::getenv("XFAST_TEST_WRITE_DELAY_US");
+  if (v == nullptr) return 0;
+  const long us = std::strtol(v, nullptr, 10);
+  return us > 0 ? static_cast<uint32_t>(us) : 0;
+}
 
 std::string errno_message(int err) {
   char buf[256];
@@ -90,7 +101,9 @@ class EventWriter::TagTable {
 
 std::unique_ptr<EventWriter> EventWriter::open(const std::string& path, double wall_time,
                                                std::optional<int64_t> purge_step,
-                                               const WriterOptions& options, Status* status) {
+                                               const WriterOptions& given, Status* status) {
+  WriterOptions options = given;
+  if (options.test_write_delay_us == 0) options.test_write_delay_us = test_write_delay_from_env();
   // O_EXCL: names carry a process-wide counter, so an existing file means someone else's data,
   // which must never be truncated (tensorboardX's same-second name clash).
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
@@ -118,6 +131,7 @@ std::unique_ptr<EventWriter> EventWriter::open(const std::string& path, double w
     w->joined_ = true;
     return nullptr;
   }
+  w->write_delay_us_ = options.test_write_delay_us;
   w->thread_ = std::thread([raw = w.get()] { raw->run(); });
   return w;
 }
@@ -208,22 +222,50 @@ Status EventWriter::flush(bool fsync) {
   return take_error();
 }
 
-Status EventWriter::close() {
+Status EventWriter::close(double timeout_s) {
   std::lock_guard<std::mutex> close_lock(close_mu_);
   if (joined_) return take_error();
+  using Clock = std::chrono::steady_clock;
+  const bool bounded = timeout_s >= 0;
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(bounded ? timeout_s : 0.0));
   // The stop ticket is the last record: closing_ refuses new pushes, and waiting for pushers_
-  // to reach zero lets every producer that passed its check finish its push first.
+  // to reach zero lets every producer that passed its check finish its push first (each is
+  // inside a non-blocking try_push, so this wait is short).
   closing_.store(true, std::memory_order_seq_cst);
   while (pushers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-  FlushTicket ticket;
-  ticket.stop = true;
-  Record r{RecordKind::kFlush, ScalarStyle::kSimpleValue, 0, 0, 0.0, 0.0, &ticket};
+  // On the heap: after a timeout the writer thread may still reach it once this call returned.
+  auto* ticket = new FlushTicket();
+  ticket->stop = true;
+  Record r{RecordKind::kFlush, ScalarStyle::kSimpleValue, 0, 0, 0.0, 0.0, ticket};
   // The ring may be full; push directly (try_push refuses once closing_ is set).
-  while (!ring_.try_push(r)) {
+  bool pushed = false;
+  while (!(pushed = ring_.try_push(r)) && !(bounded && Clock::now() >= deadline)) {
     wake_writer();
     std::this_thread::yield();
   }
   wake_writer();
+  bool done = true;
+  if (pushed) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto is_done = [&] { return ticket->done; };
+    if (bounded) {
+      done = space_cv_.wait_until(lock, deadline, is_done);
+    } else {
+      space_cv_.wait(lock, is_done);
+    }
+  }
+  if (!pushed || !done) {
+    // The writer thread is stuck (a hung disk). Leave it running on this object, which the
+    // caller must now leak, and report what may not have reached the file.
+    thread_.detach();
+    abandoned_ = true;
+    joined_ = true;
+    return Status{ETIMEDOUT, "close timed out after " + std::to_string(timeout_s) + " s on '" +
+                                 path_ + "': events still queued may not have been written"};
+  }
+  delete ticket;
   thread_.join();
   joined_ = true;
   if (::close(fd_) != 0) latch_error(errno, "close failed", 0);
@@ -273,8 +315,42 @@ WriterStats EventWriter::stats() const {
   return s;
 }
 
+void EventWriter::check_file_exists() {
+  next_exists_check_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  struct stat st;
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0 || st.st_nlink != 0) return;
+  latch_error(ENOENT, "event file was deleted and is created again", file_events_);
+  recreate_file();
+}
+
+void EventWriter::recreate_file() {
+  ::close(fd_);
+  fd_ = -1;
+  good_offset_ = 0;
+  file_events_ = 0;
+  // mkdir -p of the directory, in case the whole log directory was removed.
+  for (std::size_t slash = path_.find('/', 1); slash != std::string::npos;
+       slash = path_.find('/', slash + 1)) {
+    ::mkdir(path_.substr(0, slash).c_str(), 0777);  // EEXIST is the common case
+  }
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
+  if (fd_ < 0) {
+    // Later batches fail with EBADF and are counted as lost.
+    latch_error(errno, "could not create the event file again", 0);
+    return;
+  }
+  // The new file must start with its own file_version record to be read as an event file.
+  // Both callers run right after write_out(), so buf_ holds nothing else.
+  append_file_version_event(buf_, EventHeader{wall_clock_now(), 0}, options_.source_writer);
+  ++buf_records_;
+  write_out();
+}
+
 void EventWriter::write_out() {
   if (buf_.empty()) return;
+  if (XFAST_UNLIKELY(write_delay_us_ != 0)) {
+    std::this_thread::sleep_for(std::chrono::microseconds(write_delay_us_));
+  }
   const char* p = buf_.data();
   std::size_t left = buf_.size();
   while (left > 0) {
@@ -298,6 +374,7 @@ void EventWriter::write_out() {
     left -= static_cast<std::size_t>(n);
   }
   good_offset_ += buf_.size();
+  file_events_ += buf_records_;
   bytes_written_.fetch_add(buf_.size(), std::memory_order_relaxed);
   events_written_.fetch_add(buf_records_, std::memory_order_relaxed);
   buf_.clear();
@@ -357,6 +434,7 @@ void EventWriter::run() {
         if (r.style != ScalarStyle::kSimpleValue && fd_ >= 0 && ::fsync(fd_) != 0) {
           latch_error(errno, "fsync failed", 0);
         }
+        check_file_exists();
         const bool stop = ticket->stop;
         {
           std::lock_guard<std::mutex> lock(mu_);
@@ -374,6 +452,7 @@ void EventWriter::run() {
     }
     write_out();
     notify_space();
+    if (any && std::chrono::steady_clock::now() >= next_exists_check_) check_file_exists();
     if (!any) sleep_until_work();
   }
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,13 @@ struct WriterOptions {
   double max_latency_s = 0.05;
   // SourceMetadata.writer of the file's first record.
   std::string source_writer = "xfast";
+  // Read by the bindings only: report the writer thread's I/O errors as Python warnings instead
+  // of exceptions (SummaryWriter's on_error="warn").
+  bool warn_on_error = false;
+  // Test hook: the writer thread sleeps this long before each batch write(), simulating a slow
+  // disk (the first records, written by open(), are not delayed). open() takes it from the
+  // environment variable XFAST_TEST_WRITE_DELAY_US when 0; it costs one branch per batch.
+  uint32_t test_write_delay_us = 0;
 };
 
 // What a record asks the writer thread to do. Payload ownership (see Record::payload) passes
@@ -81,6 +89,12 @@ double wall_clock_now();
 // record(s) and returns only once they reached the OS; records pushed afterwards are encoded,
 // framed, CRC'ed and written by the writer thread, in ring order, batched per wake-up.
 //
+// A deleted file (or log directory) is noticed at the next flush or close, or within about a
+// second while events are written: Linux lets writes to an unlinked file succeed, so without
+// the check every later event would vanish silently. The loss is latched as an ENOENT error
+// (counting the events the deleted file held) and the file is created again at the same path,
+// with a new first record; TF's EventsWriter re-opens a deleted file the same way.
+//
 // Threads: push/try_push/intern/flush/close/stats may be called from any thread. flush and
 // close wait and must be called without the GIL held. After fork(), the child must call
 // abandon_after_fork() before anything else (the writer thread does not exist there).
@@ -118,9 +132,14 @@ class EventWriter {
   // fsync'ed when asked). Returns the latched I/O error, if any, and clears it.
   Status flush(bool fsync);
   // Drains, writes, stops the thread and closes the file. Idempotent. Returns the latched I/O
-  // error, if any.
-  Status close();
+  // error, if any. With timeout_s >= 0 it waits at most that long for the writer thread (a
+  // stuck disk must not hang interpreter exit): on timeout it returns ETIMEDOUT, leaves the
+  // thread running detached, and the object is abandoned (the caller must never destroy it).
+  Status close(double timeout_s = -1.0);
   bool closed() const { return closing_.load(std::memory_order_acquire); }
+  // True once close() timed out or abandon_after_fork() ran: the object must be leaked.
+  bool abandoned() const { return abandoned_; }
+  bool warn_on_error() const { return options_.warn_on_error; }
 
   // Cheap check for the hot path: true when an I/O error is waiting to be reported.
   bool has_error() const { return has_error_.load(std::memory_order_relaxed); }
@@ -143,6 +162,8 @@ class EventWriter {
   void run();
   void handle(Record& r);
   void write_out();
+  void check_file_exists();
+  void recreate_file();
   void latch_error(int err, const std::string& what, uint64_t lost);
   void wake_writer();
   void sleep_until_work();
@@ -169,6 +190,8 @@ class EventWriter {
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> lost_{0};
   std::atomic<uint64_t> high_water_{0};
+  uint64_t file_events_ = 0;  // records in the current file (it is recreated if deleted)
+  std::chrono::steady_clock::time_point next_exists_check_{};
 
   // Sleep/wake protocol between producers and the writer thread.
   std::mutex mu_;
@@ -187,6 +210,7 @@ class EventWriter {
   bool joined_ = false;  // guarded by close_mu_
   std::mutex close_mu_;
   bool abandoned_ = false;
+  uint32_t write_delay_us_ = 0;  // the test hook; set before the writer thread starts
 };
 
 }  // namespace xfast

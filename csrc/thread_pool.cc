@@ -87,8 +87,11 @@ std::size_t default_threads() {
 }
 
 std::unique_ptr<ThreadPool>& shared_slot() {
-  static std::unique_ptr<ThreadPool> pool(new ThreadPool(default_threads()));
-  return pool;
+  // Never destroyed: at exit(), Python daemon threads may still be inside parallel_for (the GIL
+  // is released there), and joining the workers and destroying the pool's mutexes under them
+  // is undefined. The OS reclaims the workers.
+  static auto* pool = new std::unique_ptr<ThreadPool>(new ThreadPool(default_threads()));
+  return *pool;
 }
 }  // namespace
 

@@ -68,12 +68,24 @@ def to_float(value: Any) -> float:
 
 
 def to_step(global_step: Any) -> int:
-    """global_step as torch stores it: int(step), None as 0 (the proto3 default)."""
+    """global_step as torch stores it: int(step), None as 0 (the proto3 default).
+
+    Raises ValueError for NaN, infinite or out-of-int64 steps (where torch raises ValueError,
+    OverflowError or a protobuf error), TypeError for values int() does not take.
+    """
     if global_step is None:
         return 0
     if is_tensor(global_step):
-        return int(global_step.item())
-    return int(global_step)
+        if global_step.numel() != 1:
+            raise ValueError(f"global_step must be one number, got a tensor of shape {tuple(global_step.shape)}")
+        global_step = global_step.item()
+    try:
+        step = int(global_step)
+    except OverflowError as e:
+        raise ValueError(f"global_step must be finite, got {global_step!r}") from e
+    if not -(2**63) <= step < 2**63:
+        raise ValueError(f"global_step must fit in int64, got {step}")
+    return step
 
 
 def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:
@@ -117,5 +129,13 @@ def float64_array(values: Any) -> np.ndarray:
         t = values.detach().cpu()
         if t.dtype == torch.bfloat16:
             t = t.float()
+        if t.is_complex():
+            raise TypeError(f"expected real values, got a {t.dtype} tensor")
         values = t.numpy()
-    return np.asarray(values, dtype=np.float64).reshape(-1)
+    arr = np.asarray(values)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"expected real values, got dtype {arr.dtype}")
+    try:
+        return arr.astype(np.float64).reshape(-1)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"expected numbers, got dtype {arr.dtype}") from e

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import socket
+import sys
 import time
 import weakref
 from typing import Any, Optional, Union
@@ -19,6 +21,12 @@ _uid = itertools.count()
 _live_writers: "weakref.WeakSet[FileWriter]" = weakref.WeakSet()
 
 DEFAULT_QUEUE_CAPACITY = 16384
+ON_ERROR_CHOICES = ("raise", "warn")
+
+# How long interpreter exit waits, over all writers still open, for their events to reach the
+# OS. Ample for any backlog on a working disk (the writer sustains millions of events per
+# second); a hung network file system must not hang the process forever.
+EXIT_TIMEOUT_S = 10.0
 
 
 def _event_file_path(log_dir: str, filename_suffix: str) -> str:
@@ -49,10 +57,23 @@ class FileWriter:
         queue_capacity: Records the ring holds before ``on_full`` applies (xfast only).
         on_full: ``"block"`` (default) waits for room, losing nothing; ``"drop"`` never waits
             and counts dropped records in ``stats()`` (xfast only).
+        on_error: What a write error of the background thread (disk full, EIO, deleted file)
+            does at the next ``add_*``, ``flush()`` or ``close()``: ``"raise"`` (default) raises
+            OSError saying how many events were lost; ``"warn"`` issues a RuntimeWarning with
+            the same message instead, so that training goes on (xfast only). Either way the
+            writer keeps going, and errors creating the file always raise.
 
     ``log_dir`` may be an fsspec URL (``s3://bucket/run``, ``gs://...``): the file is then
     spooled locally and uploaded in segments every ``flush_secs`` and on ``flush()``/``close()``
     (see ``xfast._remote``; needs fsspec and the store's package).
+
+    Lifetime: every writer still open at interpreter exit (normal end, uncaught exception,
+    KeyboardInterrupt) is flushed and closed by an ``atexit`` hook that waits at most
+    ``EXIT_TIMEOUT_S`` seconds in all. ``os._exit()`` and fatal signals skip it and lose only
+    the events not yet handed to the OS (at most ~50 ms worth, or what ``flush()`` had not
+    covered). A forked child never writes to its parent's file: its first event opens a file of
+    its own, which the child should ``close()`` (multiprocessing children are closed for it).
+    A deleted event file or log directory is reported as lost events and created again.
     """
 
     def __init__(
@@ -65,9 +86,12 @@ class FileWriter:
         purge_step: Optional[int] = None,
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         on_full: str = "block",
+        on_error: str = "raise",
     ) -> None:
         if on_full not in ("block", "drop"):
             raise ValueError(f"on_full must be 'block' or 'drop', got {on_full!r}")
+        if on_error not in ON_ERROR_CHOICES:
+            raise ValueError(f"on_error must be 'raise' or 'warn', got {on_error!r}")
         if not isinstance(filename_suffix, str):
             raise TypeError("filename_suffix must be a str")
         if int(queue_capacity) < 2:
@@ -78,6 +102,7 @@ class FileWriter:
         self.filename_suffix = filename_suffix
         self._queue_capacity = int(queue_capacity)
         self._drop = on_full == "drop"
+        self._warn_on_error = on_error == "warn"
         self._tags: dict[str, int] = {}
         self._engine: Any = None
         self._spool: Optional[_remote.Spool] = None
@@ -101,11 +126,13 @@ class FileWriter:
             purge_step,
             self._queue_capacity,
             self._drop,
+            warn_on_error=self._warn_on_error,
         )
         if spool is not None:
             spool.start(self._engine)
         self._spool = spool
         self._tags = {}
+        _close_in_multiprocessing_child()
 
     def get_logdir(self) -> str:
         """Returns the directory where the event file is written."""
@@ -187,7 +214,10 @@ class FileWriter:
                 how many events were lost. The writer keeps going. For a URL log_dir, also
                 when the upload failed (it is retried later).
         """
-        self._live_engine().flush(fsync)
+        engine = self._live_engine()
+        if isinstance(engine, _ReopenOnUse):
+            return  # a forked child that has not logged: nothing of its own to flush
+        engine.flush(fsync)
         if self._spool is not None:
             self._spool.ship()
 
@@ -224,6 +254,16 @@ class FileWriter:
             return dict(self._closed_stats)
         return _merge_stats(self._closed_stats, self._engine.stats())
 
+    def _close_at_exit(self, timeout_s: float) -> None:
+        engine = self._engine
+        if engine is None or isinstance(engine, _ReopenOnUse):
+            return
+        # The engine stays in place, closed: a daemon thread still logging now gets
+        # OSError("Writer is closed") rather than an AttributeError. A remote log_dir's spool
+        # is uploaded after this by xfast._remote's own exit hook (registered earlier, so run
+        # later).
+        engine.close(timeout_s)
+
     def _after_fork_in_child(self) -> None:
         engine = self._engine
         if engine is None:
@@ -232,6 +272,7 @@ class FileWriter:
         # forget both and open a file of the child's own on its first event.
         engine.abandon_after_fork()
         self._engine = _ReopenOnUse(self)
+        self._tags = {}  # ids of the parent's engine mean nothing to the child's
         if self._spool is not None:
             self._spool.abandon_after_fork()
             self._spool = None
@@ -260,7 +301,45 @@ def _merge_stats(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def close_all_writers(timeout_s: Optional[float] = None) -> None:
+    """Flushes and closes every open writer, waiting at most ``timeout_s`` seconds in all
+    (default: ``EXIT_TIMEOUT_S``, read at call time).
+
+    Registered with ``atexit``. Errors are printed to stderr, not raised: at exit there is no
+    caller left to handle them.
+    """
+    deadline = time.monotonic() + (EXIT_TIMEOUT_S if timeout_s is None else timeout_s)
+    for w in list(_live_writers):
+        try:
+            w._close_at_exit(max(0.0, deadline - time.monotonic()))
+        except Exception as e:  # keep closing the others; report each
+            print(f"xfast: closing {w.get_logdir()!r} at exit: {e}", file=sys.stderr)
+
+
+_mp_finalizer_registered = False
+
+
+def _close_in_multiprocessing_child() -> None:
+    """Forked multiprocessing children (DataLoader workers included) leave through os._exit(),
+    which skips atexit; their exit does run multiprocessing's finalizers, so close from there.
+    Called whenever a file is opened: cheap, and a child's finalizers are reset at its start."""
+    global _mp_finalizer_registered
+    mp = sys.modules.get("multiprocessing")
+    if _mp_finalizer_registered or mp is None or mp.parent_process() is None:
+        return
+    _mp_finalizer_registered = True
+    mp.util.Finalize(None, close_all_writers, exitpriority=0)
+
+
+# atexit runs hooks last-registered first. xfast/__init__ imports this module before writer.py's
+# helpers (_reduce, _media_worker), so their exit drains of background work run before this
+# close; _remote's spool upload, registered by the import above, runs after it.
+atexit.register(close_all_writers)
+
+
 def _after_fork_in_child() -> None:
+    global _mp_finalizer_registered
+    _mp_finalizer_registered = False
     _core.after_fork_in_child()
     for w in list(_live_writers):
         w._after_fork_in_child()

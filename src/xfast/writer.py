@@ -52,6 +52,11 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         queue_capacity: (xfast) Records each event file's ring buffer holds.
         on_full: (xfast) ``"block"`` (default: wait, lose nothing) or ``"drop"`` (never wait;
             drops are counted in ``stats()``) when the ring is full.
+        on_error: (xfast) ``"raise"`` (default) or ``"warn"``: how a write error of the
+            background thread (disk full, EIO, deleted file) is reported at the next
+            ``add_*``, ``flush()`` or ``close()``: OSError, or a RuntimeWarning so that training
+            goes on. Both say how many events were lost. "raise" is the default because torch
+            re-raises its writer thread's errors too, and a lost log should not pass unnoticed.
         logdir: (tensorboardX spelling) used when ``log_dir`` is not given.
         ranks: (xfast) Under an initialized torch.distributed process group, the global
             ranks that write: ``"zero"`` (default), ``"all"`` (each to ``<log_dir>/rank<k>``),
@@ -62,8 +67,12 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             values were left out.
 
     Differences from torch:
-        * ``flush()`` and ``close()`` raise OSError for write errors on the writer thread since
-          the previous call, saying how many events were lost; the writer keeps working.
+        * Write errors on the writer thread are raised as OSError (or warned, see
+          ``on_error``) at the next ``add_*``, ``flush()`` or ``close()``, saying how many
+          events were lost; the writer keeps working. A deleted event file or log directory is
+          reported the same way and created again (Linux would swallow the writes silently).
+        * Writers still open at interpreter exit are flushed and closed (bounded wait); a
+          forked child (fork, DataLoader workers) writes its events to a file of its own.
         * bfloat16 histograms are read as bfloat16 (torch converts to float16, so values above
           65504 become inf and are dropped).
         * Histograms never raise on NaN/Inf: see ``add_histogram``.
@@ -86,6 +95,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         *,
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         on_full: str = "block",
+        on_error: str = "raise",
         logdir: Optional[Union[str, os.PathLike[str]]] = None,
         ranks: _dist.RanksSpec = "zero",
         nonfinite_scalars: bool = False,
@@ -102,6 +112,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         self.filename_suffix = filename_suffix
         self._queue_capacity = queue_capacity
         self._on_full = on_full
+        self._on_error = on_error
         self.file_writer: Optional[FileWriter] = None
         self.all_writers: Optional[dict[str, FileWriter]] = None
         self._closed_file_stats: dict[str, int] = {}
@@ -126,6 +137,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             purge_step=purge_step,
             queue_capacity=self._queue_capacity,
             on_full=self._on_full,
+            on_error=self._on_error,
         )
 
     def _get_file_writer(self) -> FileWriter:
@@ -230,6 +242,8 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         """
         if not isinstance(tag_scalar_dict, dict):
             raise TypeError("tag_scalar_dict must be a dict")
+        if not isinstance(main_tag, str) or not all(isinstance(k, str) for k in tag_scalar_dict):
+            raise TypeError("main_tag and the keys of tag_scalar_dict must be str")
         wall = time.time() if walltime is None else walltime
         step = to_step(global_step)
         fw_logdir = self._get_file_writer().get_logdir()
@@ -264,7 +278,12 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
                 torch.distributed process group in one collective (see ``xfast.distributed``).
             new_style: Write tensor scalars, as ``add_scalar(new_style=True)``.
             double_precision: With ``new_style``, store the values as float64.
+
+        Raises:
+            TypeError: ``tag_scalar_dict`` is not a dict, or a value is not a number.
         """
+        if not isinstance(tag_scalar_dict, dict):
+            raise TypeError(f"tag_scalar_dict must be a dict, got {type(tag_scalar_dict).__name__}")
         if reduce is not None:
             _reduce.reduce_scalars(
                 self, tag_scalar_dict, global_step, walltime, new_style, double_precision, reduce
