@@ -189,6 +189,16 @@ std::vector<double> to_vector(const py::array_t<double, py::array::c_style | py:
 // in pybind11's dispatcher and argument casters (function record walk, keyword matching, the
 // std::optional<double> caster, the instance's type lookup, dict lookups in its internals) and
 // ~340 here, each argument taken with one CPython call; CPU time per call went 117 -> 69 ns.
+// Turns an OverflowError from a number conversion into the ValueError SummaryWriter documents
+// for out-of-range input (a step beyond int64, an int too large for a double). Returns nullptr.
+PyObject* out_of_range(const char* what) {
+  if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+    PyErr_Clear();
+    PyErr_Format(PyExc_ValueError, "%s is out of range", what);
+  }
+  return nullptr;
+}
+
 PyObject* add_scalar_fastcall(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   if (XFAST_UNLIKELY(nargs < 4 || nargs > 5)) {
     PyErr_SetString(PyExc_TypeError, "add_scalar(tag, value, step, wall_time, style=0)");
@@ -205,20 +215,20 @@ PyObject* add_scalar_fastcall(PyObject* self, PyObject* const* args, Py_ssize_t 
   const unsigned long tag = PyLong_AsUnsignedLong(args[0]);
   if (XFAST_UNLIKELY(tag == static_cast<unsigned long>(-1) && PyErr_Occurred())) return nullptr;
   const double value = PyFloat_AsDouble(args[1]);
-  if (XFAST_UNLIKELY(value == -1.0 && PyErr_Occurred())) return nullptr;
+  if (XFAST_UNLIKELY(value == -1.0 && PyErr_Occurred())) return out_of_range("scalar_value");
   // A float step is refused, as pybind11's int64_t conversion did.
   if (XFAST_UNLIKELY(PyFloat_Check(args[2]))) {
     PyErr_SetString(PyExc_TypeError, "step must be an int");
     return nullptr;
   }
   const long long step = PyLong_AsLongLong(args[2]);
-  if (XFAST_UNLIKELY(step == -1 && PyErr_Occurred())) return nullptr;
+  if (XFAST_UNLIKELY(step == -1 && PyErr_Occurred())) return out_of_range("global_step (int64)");
   double wall = 0.0;
   if (args[3] == Py_None) {
     wall = wall_clock_now();
   } else {
     wall = PyFloat_AsDouble(args[3]);
-    if (XFAST_UNLIKELY(wall == -1.0 && PyErr_Occurred())) return nullptr;
+    if (XFAST_UNLIKELY(wall == -1.0 && PyErr_Occurred())) return out_of_range("walltime");
   }
   long style = 0;
   if (nargs == 5) {

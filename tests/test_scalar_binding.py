@@ -10,6 +10,7 @@ import pytest
 
 from conftest import load_run
 
+import xfast
 from xfast import _core
 
 
@@ -39,7 +40,7 @@ def test_values_steps_and_styles_round_trip(logdir: str) -> None:
         ((-1, 1.0, 1, None), OverflowError),
         ((0, "x", 1, None), TypeError),
         ((0, 1.0, 1.5, None), TypeError),  # float step
-        ((0, 1.0, 2**70, None), OverflowError),
+        ((0, 1.0, 2**70, None), ValueError),  # step beyond int64
         ((0, 1.0, 1, "now"), TypeError),
         ((0, 1.0, 1, None, 3), ValueError),  # bad style
     ],
@@ -59,3 +60,14 @@ def test_closed_writer_raises_oserror(logdir: str) -> None:
     e.close()
     with pytest.raises(OSError, match="closed"):
         e.add_scalar(tid, 1.0, 0, None)
+
+
+def test_out_of_range_numbers_raise_value_error(tmp_path) -> None:
+    """Found by tests/test_fuzz.py: an int step beyond int64 or an int value too large for a
+    double took the hot path straight into the binding and escaped as OverflowError."""
+    w = xfast.SummaryWriter(str(tmp_path))
+    for value, step in [(1.0, 2**64), (1.0, -(2**63) - 1), (10**400, 1)]:
+        with pytest.raises(ValueError, match="out of range"):
+            w.add_scalar("a", value, step)
+    w.add_scalar("a", 2.0, 3)
+    w.close()
