@@ -109,6 +109,12 @@ def scenario_fsdp(rank: int, world: int, out: str) -> None:
     # The model-wide form: every parameter's statistics in one pair of collectives.
     for (name, _), stats in zip(named, histogram_stats([p for _, p in named])):
         write_histogram_stats(w, "batched/" + name, stats, 3)
+    # The model-wide call on DTensor parameters and grads, against the gathered tensors.
+    w.add_histograms(model.named_parameters(), 3, grads=True, stats=("norm", "mean", "nonfinite"))
+    fulls = [(n, p.full_tensor()) for n, p in named]
+    full_grads = [(n, p.grad.full_tensor()) for n, p in named]
+    ref.add_histograms(fulls, 3, stats=("norm", "mean", "nonfinite"))
+    ref.add_histograms(full_grads, 3, stats=("norm", "mean", "nonfinite"), param_prefix="gradients/")
     w.add_scalar("rank_mean", torch.tensor(float(rank)), 0, reduce="mean")
     w.close()
     ref.close()

@@ -137,10 +137,17 @@ def test_fsdp2_parameter_and_gradient_histograms(four_ranks: str) -> None:
     run = load_run(os.path.join(four_ranks, "fsdp"))
     ref = load_run(os.path.join(four_ranks, "fsdp_ref"))
     tags = sorted(ref.Tags()["histograms"])
-    # Parameters, gradients, and the batched model-wide form; 2.weight/2.bias have an empty
-    # shard on rank 3.
-    assert len(tags) == 12 and sorted(run.Tags()["histograms"]) == tags
+    # Parameters, gradients, the batched form and add_histograms' parameters/ and gradients/
+    # tags; 2.weight/2.bias have an empty shard on rank 3.
+    assert len(tags) == 20 and sorted(run.Tags()["histograms"]) == tags
     _assert_same_histograms(run, ref, tags)
+    stat_tags = sorted(t for t in ref.Tags()["scalars"] if t.startswith(("parameters/", "gradients/")))
+    assert len(stat_tags) == 24 and stat_tags == sorted(
+        t for t in run.Tags()["scalars"] if t.startswith(("parameters/", "gradients/")))
+    for tag in stat_tags:
+        (got,), (want,) = run.Scalars(tag), ref.Scalars(tag)
+        assert got.step == want.step == 3
+        assert got.value == pytest.approx(want.value, rel=1e-5, nan_ok=True), tag
     # Each of the 4 ranks put a NaN and an inf into its first row: left out of num.
     assert run.Histograms("0.weight")[0].histogram_value.num == 160 - 8
 

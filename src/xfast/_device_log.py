@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Union
 
 import numpy as np
 
-from xfast import _core
+from xfast import _core, _dist, _sharded
 from xfast._completion import CompletionQueue
 from xfast._convert import histogram_buffer, to_step, torch_module
 from xfast._gpu_histogram import COL, NBINS, WIDTH, histogram_device, to_pinned_host
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from xfast.writer import SummaryWriter
 
 STATS = ("norm", "mean", "std", "min", "max", "zero_fraction", "nonfinite", "update_ratio")
+# Need per-element data the cross-rank reduction does not carry (exact zeros, the update).
+_LOCAL_ONLY_STATS = ("zero_fraction", "update_ratio")
 
 _EDGES: Optional[np.ndarray] = None
 
@@ -219,6 +221,16 @@ def _stat(name: str, row: np.ndarray) -> float:
     raise ValueError(f"unknown stat {name!r}; choose from {STATS}")
 
 
+def _stats_row(hs: _sharded.HistogramStats) -> np.ndarray:
+    """A cross-rank HistogramStats as a packed result row (see _gpu_histogram)."""
+    row = np.zeros(WIDTH)
+    row[:NBINS] = hs.counts
+    for name in ("min", "max", "sum", "sum_squares", "nan", "pos_inf", "neg_inf"):
+        row[COL[name]] = getattr(hs, name)
+    row[COL["finite"]] = hs.num
+    return row
+
+
 class _Item:
     """One tensor to log: its histogram tag, the stats' tag prefix and the optional previous."""
 
@@ -255,7 +267,18 @@ def add_histograms(
         g = getattr(t, "grad", None) if grads else None
         if g is not None and g.numel() > 0:
             items.append(_Item(grad_prefix + name, g, None))
-    if not items:
+    # DTensors (FSDP2 parameters and their grads) are histogrammed whole through one batched
+    # cross-rank reduction, on every rank; plain tensors are this rank's own and only writing
+    # ranks log them.
+    sharded = [it for it in items if _sharded.is_dtensor(it.tensor)]
+    if sharded:
+        items = [it for it in items if not _sharded.is_dtensor(it.tensor)]
+        local_only = [s for s in stats if s in _LOCAL_ONLY_STATS]
+        if local_only:
+            raise ValueError(f"stats {local_only} are not available for sharded (DTensor) tensors")
+        results = _sharded.histogram_stats([it.tensor for it in sharded])
+    silent = isinstance(writer, _dist.SilentRank)
+    if silent or not (items or sharded):
         return
     fw = writer._get_file_writer()
     step = to_step(global_step)
@@ -272,6 +295,9 @@ def add_histograms(
                 if s == "nonfinite" and writer._nonfinite_scalars:
                     continue  # write_row already wrote <tag>/nonfinite
                 fw._engine.add_scalar(fw._tag_id(f"{it.tag}/{s}"), _stat(s, row), step, wall, 0)
+
+    if sharded:
+        write_all(sharded, [_stats_row(r) for r in results])
 
     # Device tensors: one batched computation and one small copy per device (no host sync).
     by_device: dict[Any, list[_Item]] = {}
