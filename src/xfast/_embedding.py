@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import math
 import os
-import struct
-import zlib
 from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy as np
 
 from xfast import _proto
+from xfast._png import encode_png
 
 
 def encode_tag(tag: str) -> str:
@@ -79,21 +78,6 @@ def sprite_pixels(label_img: np.ndarray) -> np.ndarray:
     canvas = np.zeros((side, side, 3), dtype=np.float64)
     canvas[:rows * h] = grid
     return (canvas * 255).clip(0, 255).astype(np.uint8)
-
-
-def encode_png(rgb: np.ndarray) -> bytes:
-    """A minimal PNG (8-bit RGB, no filtering, zlib level 6) of an (H, W, 3) uint8 array."""
-    height, width, _ = rgb.shape
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = np.concatenate([np.zeros((height, 1), np.uint8), rgb.reshape(height, width * 3)], axis=1)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b"")
-    )
 
 
 def write_sprite(label_img: np.ndarray, save_path: str) -> None:
