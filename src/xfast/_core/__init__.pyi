@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: Apache-2.0
+# Hand-written stubs for xfast._core (csrc/bindings.cc), a package only so that its `testing`
+# submodule can have stubs; checked by `python -m mypy.stubtest xfast._core xfast._core.testing`.
+
+from typing import Any, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+from xfast._core import testing as testing
+
+# Dicts built in bindings.cc. A histogram pass (histogram_accumulate, histogram_default,
+# histogram_default_many): counts (uint64 ndarray, one per default bin, len 1548), min, max,
+# sum, sum_squares (float, finite values only; min/max meaningless when finite == 0), finite,
+# nan, pos_inf, neg_inf (int).
+_Accum = dict[str, Any]
+
+compiler: str
+"""The compiler that built this module ("gcc 13.2.0", "clang ...", or "unknown")."""
+
+class EventWriter:
+    """One event file, a bounded ring of records and the writer thread that drains it.
+
+    Any thread may call any method; pushes never wait unless the ring is full and the writer
+    was opened with ``drop_when_full=False`` (then the push releases the GIL and blocks). A
+    writer-thread I/O error is latched and reported once, at the next push, flush or close:
+    as an ``OSError``, or a ``RuntimeWarning`` when ``warn_on_error`` is set.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        wall_time: float,
+        purge_step: Optional[int] = None,
+        ring_capacity: int = 16384,
+        drop_when_full: bool = False,
+        max_latency_s: float = 0.05,
+        warn_on_error: bool = False,
+    ) -> None:
+        """Creates ``path`` and writes its first record (file_version; plus a SessionLog START
+        at ``purge_step`` when given) synchronously, then starts the writer thread.
+        ``wall_time`` is seconds since the epoch; the writer thread writes at least every
+        ``max_latency_s`` seconds. Raises ``OSError`` when the file cannot be created."""
+    def intern(self, tag: str) -> int:
+        """The id of ``tag`` for the add_* calls (the same id for the same tag, per writer)."""
+    def add_scalar(
+        self, tag: int, value: float, step: int, wall_time: Optional[float], style: int = 0, /
+    ) -> None:
+        """Queues a scalar. A raw METH_FASTCALL method (positional arguments only; ~70 ns a
+        call). ``wall_time`` None is now; ``style`` 0 simple_value, 1 float32 tensor, 2 double
+        tensor. Raises ``ValueError`` for an unknown tag id, a bad style, or a value/step out
+        of range (int64 steps), ``TypeError`` for a float step."""
+    def add_histogram(
+        self,
+        tag: int,
+        data: npt.NDArray[Any],
+        dtype: int,
+        step: int,
+        wall_time: Optional[float],
+        max_bins: Optional[int] = None,
+    ) -> dict[str, Any]:
+        """Default-bins histogram of a C-contiguous buffer (``dtype`` an xfast dtype code),
+        computed here (GIL released above 64 KiB) and queued. Returns ``{'nan', 'pos_inf',
+        'neg_inf': int, 'written': bool}``; written is False when nothing was countable."""
+    def add_histogram_counts(
+        self,
+        tag: int,
+        counts: npt.ArrayLike,
+        limits: npt.ArrayLike,
+        min: float,
+        max: float,
+        num: float,
+        sum: float,
+        sum_squares: float,
+        step: int,
+        wall_time: Optional[float],
+        max_bins: Optional[int] = None,
+    ) -> bool:
+        """Trims (and ``max_bins``-groups) counts computed elsewhere, then queues the histogram.
+        ``len(limits) == len(counts) + 1``. Returns False, queueing nothing, when no bin has a
+        count."""
+    def add_histogram_raw(
+        self,
+        tag: int,
+        min: float,
+        max: float,
+        num: float,
+        sum: float,
+        sum_squares: float,
+        bucket_limit: list[float],
+        bucket: list[float],
+        step: int,
+        wall_time: Optional[float],
+    ) -> None:
+        """Queues a histogram exactly as given (torch's add_histogram_raw)."""
+    def add_text(self, tag: int, text: str, step: int, wall_time: Optional[float]) -> None:
+        """Queues a text summary (plugin 'text') for ``tag``."""
+    def add_summary(self, summary: bytes, step: int, wall_time: Optional[float]) -> None:
+        """Queues Event{wall_time, step, summary} around an already serialized Summary."""
+    def add_event(self, event: bytes) -> None:
+        """Queues an already serialized Event as is."""
+    def flush(self, fsync: bool = False) -> None:
+        """Returns once everything queued before the call is written (and fsync'ed if asked).
+        Releases the GIL while it waits."""
+    def close(self, timeout_s: float = -1.0) -> None:
+        """Drains, writes and closes; idempotent. ``timeout_s >= 0`` bounds the wait
+        (``OSError`` ETIMEDOUT after it; the writer thread is then left to finish alone)."""
+    def stats(self) -> dict[str, int]:
+        """``{'events_written', 'bytes_written', 'dropped', 'lost', 'high_water',
+        'capacity'}``: counters since the writer opened."""
+    def abandon_after_fork(self) -> None:
+        """In a forked child: forgets this writer (its thread did not survive the fork) without
+        touching its locks; the object is never destroyed."""
+    @property
+    def path(self) -> str:
+        """The event file's path."""
+    @property
+    def closed(self) -> bool:
+        """Whether close() has run."""
+
+def after_fork_in_child() -> None:
+    """Resets the histogram thread pool in a forked child."""
+
+def histogram_implementation() -> str:
+    """The float32 histogram loops in use: 'avx2', 'sse2' or 'portable'."""
+
+def default_slot_table() -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.float32]]:
+    """(slots uint16[131072], thresholds float32[1550]): the default-bins O(1) bucket index
+    (see histogram.h) for the device-side histogram."""
+
+def set_num_threads(n: int) -> None:
+    """Sets the histogram kernel's thread count (0 = XFAST_NUM_THREADS or all cores)."""
+
+def get_num_threads() -> int:
+    """The histogram kernel's thread count."""
+
+def default_edges() -> npt.NDArray[np.float64]:
+    """torch's default 'tensorflow' histogram bucket limits (float64, 1549 edges)."""
+
+def wall_clock_now() -> float:
+    """Seconds since the epoch, as the writer stamps an event with no wall time."""
+
+def histogram_accumulate(data: npt.NDArray[Any], dtype: int) -> _Accum:
+    """Counts a C-contiguous buffer into the default bins without writing anything. Counts over
+    shards of one tensor add up to the counts of the whole (xfast.distributed)."""
+
+def histogram_default_many(batch: list[tuple[npt.NDArray[Any], int]]) -> list[_Accum]:
+    """histogram_accumulate over ``[(buffer, dtype code), ...]`` in one pool dispatch, with the
+    GIL released; a list of the same dicts."""
