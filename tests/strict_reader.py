@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from record_reader import HEADER_SIZE, FOOTER_SIZE, masked_crc
+from record_reader import FOOTER_SIZE, HEADER_SIZE, masked_crc
 from tensorboard.compat.proto import event_pb2
 
 

@@ -14,7 +14,8 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from conftest import event_files, load_run

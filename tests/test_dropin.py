@@ -67,8 +67,8 @@ def _compare_event_accumulators(t: Any, x: Any, walls: bool) -> None:
     def head(e: Any) -> list:
         return [e.step] + ([_canon(e.wall_time)] if walls else [])
     for tag in t.Tags()["scalars"]:
-        assert [head(e) + [_canon(e.value)] for e in x.Scalars(tag)] == \
-               [head(e) + [_canon(e.value)] for e in t.Scalars(tag)], tag
+        assert [[*head(e), _canon(e.value)] for e in x.Scalars(tag)] == \
+               [[*head(e), _canon(e.value)] for e in t.Scalars(tag)], tag
     for tag in t.Tags()["histograms"]:
         th, xh = t.Histograms(tag), x.Histograms(tag)
         assert [head(e) for e in xh] == [head(e) for e in th], tag
@@ -81,8 +81,8 @@ def _compare_event_accumulators(t: Any, x: Any, walls: bool) -> None:
             _sums_close(a, b)
     for tag in t.Tags()["tensors"]:
         assert x.SummaryMetadata(tag) == t.SummaryMetadata(tag), tag
-        assert [head(e) + [e.tensor_proto.SerializeToString()] for e in x.Tensors(tag)] == \
-               [head(e) + [e.tensor_proto.SerializeToString()] for e in t.Tensors(tag)], tag
+        assert [[*head(e), e.tensor_proto.SerializeToString()] for e in x.Tensors(tag)] == \
+               [[*head(e), e.tensor_proto.SerializeToString()] for e in t.Tensors(tag)], tag
 
 
 def _load_plugin_accumulator(run_dir: str) -> Any:

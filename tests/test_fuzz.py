@@ -200,7 +200,7 @@ def test_fuzz_add_method(method: str, tmp_path: Any) -> None:
             w.add_scalar("sentinel", 1.5, SENTINEL_STEP)
         finally:
             w.close()
-        path = [p for p in event_files(logdir)][0]
+        path = event_files(logdir)[0]
         rf = read_records(path)
         assert rf.tail_bytes == 0
         assert scalar_points(rf.events(), "sentinel") == [(SENTINEL_STEP, 1.5)]

@@ -106,7 +106,7 @@ def check_tensor_against_torch(t: torch.Tensor, max_bins: int | None = None) -> 
 def test_default_edges_match_torch(tmp_path: Any) -> None:
     tw = torch.utils.tensorboard.SummaryWriter(str(tmp_path / "t"))
     try:
-        assert EDGE_LIST == tw.default_bins
+        assert tw.default_bins == EDGE_LIST
     finally:
         tw.close()
     assert len(EDGE_LIST) == 1549

@@ -49,7 +49,7 @@ def _threads_into_one_writer(logdir: str, threads: int, per_thread: int) -> None
     assert stats["events_written"] == threads * per_thread + 1  # + the file_version record
     got = _steps_by_tag(event_files(logdir)[0])
     # Exactly once each, and in each thread's own order.
-    assert {t: s for t, s in got.items()} == {f"t{k}": list(range(per_thread)) for k in range(threads)}
+    assert dict(got) == {f"t{k}": list(range(per_thread)) for k in range(threads)}
 
 
 def test_8_threads_into_one_writer(logdir: str) -> None:

@@ -75,7 +75,7 @@ def test_worker_errors_are_raised_by_the_next_call(logdir: str, monkeypatch: pyt
     monkeypatch.setattr(_media_encode, "encode_png", flaky)
     w = xfast.SummaryWriter(logdir)
     w.add_image("a", np.zeros((3, 2, 2)), 0)
-    with pytest.raises(RuntimeError, match="1 image/video/audio event.*MemoryError: boom"):
+    with pytest.raises(RuntimeError, match=r"1 image/video/audio event.*MemoryError: boom"):
         w.flush()
     w.flush()  # reported once
     w.add_image("a", np.zeros((3, 2, 2)), 1)

@@ -202,9 +202,8 @@ def test_mesh(tmp_path: Any) -> None:
 
 
 def test_mesh_rejects_bad_shape(tmp_path: Any) -> None:
-    with xfast.SummaryWriter(str(tmp_path)) as w:
-        with pytest.raises(ValueError, match=r"\[B, N, 3\]"):
-            w.add_mesh("m", torch.rand(4, 3))
+    with xfast.SummaryWriter(str(tmp_path)) as w, pytest.raises(ValueError, match=r"\[B, N, 3\]"):
+        w.add_mesh("m", torch.rand(4, 3))
 
 
 def test_hparams_new_run_like_torch(tmp_path: Any) -> None:

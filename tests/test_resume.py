@@ -21,7 +21,7 @@ import xfast
 torch_tb = pytest.importorskip("torch.utils.tensorboard")
 
 # (purge_step, steps logged, value): a first run, a resume from step 5, a second from step 7.
-RUNS = [(None, range(0, 10), 1.0), (5, range(5, 10), 2.0), (7, range(7, 13), 3.0)]
+RUNS = [(None, range(10), 1.0), (5, range(5, 10), 2.0), (7, range(7, 13), 3.0)]
 
 
 def _write_runs(make_writer: Any, logdir: str, runs: list[tuple[Any, range, float]]) -> None:

@@ -72,7 +72,7 @@ class Server:
     def __init__(self, logdir: str, load_fast: str, log_path: str) -> None:
         self.load_fast = load_fast == "true"
         self.port = _free_port()
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--host", "127.0.0.1",
              "--port", str(self.port), f"--load_fast={load_fast}", "--reload_interval=1"],

@@ -26,7 +26,8 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import numpy as np
 

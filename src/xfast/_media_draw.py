@@ -76,7 +76,7 @@ def _draw_boxes_numpy(img: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     (close to Pillow's wide lines, not pixel-identical)."""
     out = img.copy()
     h, w, c = out.shape
-    red = np.array(_RED[:c] if c >= 3 else (76,) + _RED[3:][: c - 1], dtype=np.uint8)
+    red = np.array(_RED[:c] if c >= 3 else (76, *_RED[3:][: c - 1]), dtype=np.uint8)
     for x0, y0, x1, y1 in np.rint(np.nan_to_num(boxes.astype(np.float64))).astype(np.int64).tolist():
         xa, xb = sorted((x0, x1))
         ya, yb = sorted((y0, y1))

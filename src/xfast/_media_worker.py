@@ -72,7 +72,7 @@ class MediaWorker:
                 continue
             try:
                 sink(build())
-            except Exception as e:  # noqa: BLE001 - kept for the caller: a worker has nowhere to raise
+            except Exception as e:  # kept for the caller: a worker has nowhere to raise
                 with self._error_lock:
                     self._failed += 1
                     if self._first_error is None:

@@ -446,7 +446,7 @@ def _build_pool() -> descriptor_pool.DescriptorPool:
         f"google.protobuf.{name}": _FDP.TYPE_ENUM
         for name in struct_pb2.DESCRIPTOR.enum_types_by_name
     })
-    owner = {name: struct_pb2.DESCRIPTOR.name for name in declared}
+    owner = dict.fromkeys(declared, struct_pb2.DESCRIPTOR.name)
     parsed = []
     for file_name, package, source in _SCHEMAS:
         fdp = descriptor_pb2.FileDescriptorProto(name=file_name, package=package, syntax="proto3")

@@ -13,7 +13,8 @@ imports; any failure falls back to the torch-ops path (xfast._gpu_histogram).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import triton
 import triton.language as tl
@@ -25,8 +26,10 @@ _BLOCK = 2048
 _NPART = 10  # min, max, sum, sum_squares, finite, nan, pos_inf, neg_inf, zeros, update_ssq
 
 
-@triton.jit
-def _histogram_kernel(
+# A triton kernel takes no annotations but tl.constexpr (triton reads them); without triton's
+# stubs (CPU installs) its decorator is Any.
+@triton.jit  # type: ignore[untyped-decorator, unused-ignore]
+def _histogram_kernel(  # type: ignore[no-untyped-def]
     x_ptr, prev_ptr, meta_ptr, k, tid_ptr, lpid_ptr, iters, slots_ptr, thr_ptr, scratch_ptr,
     part_ptr, HAS_PREV: tl.constexpr, ALIGNED: tl.constexpr, BLOCK: tl.constexpr,
     NSLOT: tl.constexpr, W: tl.constexpr, ZSLOT: tl.constexpr,
@@ -188,7 +191,8 @@ def histogram_triton(
     launches = []
     for rows in _groups(tensors, prev):
         xs = [tensors[j].detach() for j in rows]
-        ps = [prev[j].detach() if prev is not None and prev[j] is not None else xs[i]
+        # mypy narrows no index by a variable: prev[j] is checked just before.
+        ps = [prev[j].detach() if prev is not None and prev[j] is not None else xs[i]  # type: ignore[union-attr]
               for i, j in enumerate(rows)]
         has_prev = prev is not None and prev[rows[0]] is not None
         blocks = [max(1, triton.cdiv(x.numel(), _BLOCK)) for x in xs]
@@ -201,7 +205,7 @@ def histogram_triton(
         tid, lpid, ids = _program_tables(torch, device, tuple(rows), progs)
         aligned = all(o % 16 == 0 for o in xoff + poff)
         launches.append((xs[0], ps[0], meta, len(rows), tid, lpid, ids, iters, has_prev, aligned))
-    total = sum(int(l[4].numel()) for l in launches)
+    total = sum(int(launch[4].numel()) for launch in launches)
     part = torch.empty((total, _NPART), dtype=torch.float64, device=device)
     scratch = torch.zeros((total, _SLOTS_P2), dtype=torch.int32, device=device)
     row = 0
@@ -213,7 +217,7 @@ def histogram_triton(
             ZSLOT=_ZERO_SLOT, num_warps=8,
         )
         row += grid
-    ids = launches[0][6] if len(launches) == 1 else torch.cat([l[6] for l in launches])
+    ids = launches[0][6] if len(launches) == 1 else torch.cat([launch[6] for launch in launches])
     counts = torch.zeros((k, _SLOTS_P2), dtype=torch.int64, device=device).index_add_(
         0, ids, scratch.to(torch.int64)
     )

@@ -18,7 +18,7 @@ from xfast._convert import to_step
 # Process-wide, like tensorboard's _global_uid: every file this process opens gets a new number,
 # so names never clash and sort in creation order within a second.
 _uid = itertools.count()
-_live_writers: "weakref.WeakSet[FileWriter]" = weakref.WeakSet()
+_live_writers: weakref.WeakSet[FileWriter] = weakref.WeakSet()
 
 DEFAULT_QUEUE_CAPACITY = 16384
 ON_ERROR_CHOICES = ("raise", "warn")
@@ -30,7 +30,8 @@ EXIT_TIMEOUT_S = 10.0
 
 
 def _event_file_path(log_dir: str, filename_suffix: str) -> str:
-    name = "events.out.tfevents.%010d.%s.%s.%s" % (
+    # %010d truncates the float time, as torch's file names do.
+    name = "events.out.tfevents.%010d.%s.%s.%s" % (  # noqa: UP031
         time.time(),
         socket.gethostname(),
         os.getpid(),

@@ -7,14 +7,15 @@ import os
 import socket
 import time
 import warnings
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
 from xfast import _core, _device_log, _dist, _reduce, _sharded
 from xfast._completion import CompletionQueue
-from xfast._convert import float64_array, histogram_buffer, is_tensor, to_float, to_step
+from xfast._convert import float64_array, histogram_buffer, to_float, to_step
 from xfast._media_methods import _MediaMixin
 from xfast._rare_methods import _RareEventsMixin
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
@@ -557,7 +558,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         if errors:
             raise errors[0]
 
-    def _drain_background(self, *, stop: bool) -> list[Exception]:
+    def _drain_background(self, *, stop: bool) -> list[BaseException]:
         """Waits for the work queued off the caller's thread (cross-rank reductions, device
         results, media encodes) to reach the engine; returns their errors, first one first."""
         found = [
@@ -579,7 +580,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         out["histograms_skipped"] = self._histograms_skipped
         return out
 
-    def __enter__(self) -> "SummaryWriter":
+    def __enter__(self) -> SummaryWriter:
         return self
 
     def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:

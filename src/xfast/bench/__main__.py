@@ -48,8 +48,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     elapsed = time.time() - started
     info["load_after"] = env.load_average()
     info["cpu_fraction"] = (time.process_time() - cpu_started) / elapsed
-    header = ["xfast benchmark" + (" (--quick)" if args.quick else "") +
-              f", {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {elapsed:.0f} s"] + env.describe(info)
+    title = ("xfast benchmark" + (" (--quick)" if args.quick else "")
+             + f", {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {elapsed:.0f} s")
+    header = [title, *env.describe(info)]
     print(render(header, sections, names))
     if args.json:
         data: dict[str, Any] = to_json(info, sections, cfg.as_dict())

@@ -68,11 +68,17 @@ def describe(env: dict[str, Any]) -> list[str]:
     """The header lines of the printed report."""
     return [
         f"machine: {env['cpu']}, {env['cores']} cores ({env['usable_cores']} usable), {env['os']}",
-        f"load average (1 min): {env['load_before']} before, {env['load_after']} after; "
-        f"this process used {env['cpu_fraction']:.0%} of the wall time in CPU",
-        f"python {env['python']} ({env['python_compiler']}), torch {env['torch']} "
-        f"({env['torch_threads']} threads), "
-        f"tensorboard {env['tensorboard']}, tensorboardX {env['tensorboardX']}, numpy {env['numpy']}",
-        f"xfast {env['xfast']} built with {env['xfast_compiler']}, "
-        f"{env['xfast_threads']} histogram threads",
+        (
+            f"load average (1 min): {env['load_before']} before, {env['load_after']} after; "
+            f"this process used {env['cpu_fraction']:.0%} of the wall time in CPU"
+        ),
+        (
+            f"python {env['python']} ({env['python_compiler']}), torch {env['torch']} "
+            f"({env['torch_threads']} threads), tensorboard {env['tensorboard']}, "
+            f"tensorboardX {env['tensorboardX']}, numpy {env['numpy']}"
+        ),
+        (
+            f"xfast {env['xfast']} built with {env['xfast_compiler']}, "
+            f"{env['xfast_threads']} histogram threads"
+        ),
     ]

@@ -73,8 +73,8 @@ def run(libs: list[str], cfg: Config) -> Section:
         sec.verdict(lib, _check_values(lib, cfg.scalar_check_calls))
     x = caller.values.get("xfast")
     if x is not None:
-        t = caller.values.get("torch")
-        caller.met = x <= 1e-6 and (t is None or t / x >= 100)
+        t_torch = caller.values.get("torch")
+        caller.met = x <= 1e-6 and (t_torch is None or t_torch / x >= 100)
         disk.met = disk.values["xfast"] >= 2e6
         disk.note = (
             f"xfast ring high-water {max(high_waters)} of {_capacity()} records "

@@ -65,7 +65,12 @@ def _measure(lib: str, model: Any, step: Callable[[], None], steps: int,
 
         for i in range(steps):
             bare.append(_timed(step))
-            logged.append(_timed(lambda i=i: (step(), log(w, model, i))))
+
+            def logged_step(i: int = i) -> None:
+                step()
+                log(w, model, i)
+
+            logged.append(_timed(logged_step))
         w.close()
         acc = readback.accumulator(d)
         problem = ""
