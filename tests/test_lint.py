@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Optional
 
 import pytest
+
+from xfast import _core
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -46,3 +51,88 @@ def test_core_stubs_match_the_extension() -> None:
 
 def test_ruff() -> None:
     _run("ruff", "check", "--output-format", "concise", "src", "tests")
+
+
+# A pybind11 docstring's first line: "name(p: type = default, ...) -> type".
+_PYBIND_SIGNATURE = re.compile(r"^\w+\((.*)\) -> .*$")
+_NO_DEFAULT = object()
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Splits at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _runtime_params(obj: Any) -> Optional[list[tuple[str, object]]]:
+    """(name, default) of each parameter, from pybind11's docstring; None without one."""
+    match = _PYBIND_SIGNATURE.match((obj.__doc__ or "").split("\n", 1)[0])
+    if match is None:
+        return None
+    params = []
+    for part in _split_top_level(match.group(1)):
+        name = part.split(":", 1)[0].strip()
+        default = part.rsplit(" = ", 1)[1] if " = " in part else None
+        params.append((name, _NO_DEFAULT if default is None else ast.literal_eval(default)))
+    return [p for p in params if p[0] != "self"]
+
+
+def _stub_params(fn: ast.FunctionDef) -> list[tuple[str, object, bool]]:
+    """(name, default, positional-only) of each parameter of a stub function, self left out."""
+    args = fn.args
+    positional = [(a, True) for a in args.posonlyargs] + [(a, False) for a in args.args]
+    defaults: list[object] = [_NO_DEFAULT] * (len(positional) - len(args.defaults))
+    defaults += [ast.literal_eval(d) for d in args.defaults]
+    out = [(a.arg, d, posonly) for (a, posonly), d in zip(positional, defaults)]
+    return [p for p in out if p[0] != "self"]
+
+
+def _stub_functions() -> list[tuple[str, Any, ast.FunctionDef]]:
+    """(qualified name, runtime object, stub) of every function and method in the stubs."""
+    out = []
+    for path, module in ((SRC / "xfast/_core/__init__.pyi", _core),
+                         (SRC / "xfast/_core/testing.pyi", _core.testing)):
+        for node in ast.parse(path.read_text()).body:
+            owners = [(node.name, module, node.body)] if isinstance(node, ast.ClassDef) else []
+            owners.append(("", module, [node]))
+            for owner, parent, body in owners:
+                scope = getattr(parent, owner) if owner else parent
+                for fn in body:
+                    if isinstance(fn, ast.FunctionDef) and not fn.decorator_list:
+                        name = f"{module.__name__}.{owner + '.' if owner else ''}{fn.name}"
+                        out.append((name, getattr(scope, fn.name), fn))
+    return out
+
+
+def test_core_stub_parameters_match_the_bindings() -> None:
+    # stubtest checks names, not parameters: pybind11 functions have no __text_signature__.
+    # pybind11 writes each one's signature into its docstring; compare the stubs with it.
+    if not (SRC / "xfast/_core/__init__.pyi").is_file():
+        pytest.skip("needs the source tree (src/xfast)")
+    problems, checked = [], 0
+    for name, obj, fn in _stub_functions():
+        runtime = _runtime_params(obj)
+        if runtime is None:  # add_scalar: a raw METH_FASTCALL method, documented by hand
+            continue
+        checked += 1
+        stub = _stub_params(fn)
+        if len(stub) != len(runtime):
+            problems.append(f"{name}: stub has {len(stub)} parameters, bindings {len(runtime)}")
+            continue
+        for (s_name, s_default, posonly), (r_name, r_default) in zip(stub, runtime):
+            unnamed = re.fullmatch(r"arg\d+", r_name) is not None  # no py::arg: positional only
+            if posonly != unnamed or (not unnamed and s_name != r_name):
+                problems.append(f"{name}: stub parameter {s_name!r}, bindings {r_name!r}")
+            if s_default != r_default:
+                problems.append(f"{name}({s_name}): stub default differs from the bindings'")
+    assert checked > 30, "pybind11 docstrings no longer carry signatures"
+    assert not problems, "\n".join(problems)

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Hand-written stubs for xfast._core (csrc/bindings.cc), a package only so that its `testing`
-# submodule can have stubs; checked by `python -m mypy.stubtest xfast._core xfast._core.testing`.
+# submodule can have stubs; checked by `python -m mypy.stubtest xfast._core` (tests/test_lint.py).
 
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy as np
@@ -37,11 +38,15 @@ class EventWriter:
         max_latency_s: float = 0.05,
         warn_on_error: bool = False,
     ) -> None:
-        """Creates ``path`` and writes its first record (file_version; plus a SessionLog START
-        at ``purge_step`` when given) synchronously, then starts the writer thread.
-        ``wall_time`` is seconds since the epoch; the writer thread writes at least every
-        ``max_latency_s`` seconds. Raises ``OSError`` when the file cannot be created."""
-    def intern(self, tag: str) -> int:
+        """Creates ``path`` (failing if it exists) and writes its first record (file_version;
+        plus the file_version + SessionLog START pair torch writes when ``purge_step`` is set)
+        synchronously, then starts the writer thread. ``wall_time`` is seconds since the epoch;
+        ``max_latency_s`` bounds how long a queued record waits before it reaches the OS.
+        ``ring_capacity`` is in records (rounded up to a power of two); when the ring is full a
+        push waits, or with ``drop_when_full`` the record is dropped and counted. Raises
+        ``OSError`` when the file cannot be created or written. Releases the GIL while it opens
+        the file."""
+    def intern(self, tag: str, /) -> int:
         """The id of ``tag`` for the add_* calls (the same id for the same tag, per writer)."""
     def add_scalar(
         self, tag: int, value: float, step: int, wall_time: Optional[float], style: int = 0, /
@@ -87,8 +92,8 @@ class EventWriter:
         num: float,
         sum: float,
         sum_squares: float,
-        bucket_limit: list[float],
-        bucket: list[float],
+        bucket_limit: Sequence[float],
+        bucket: Sequence[float],
         step: int,
         wall_time: Optional[float],
     ) -> None:
@@ -109,8 +114,9 @@ class EventWriter:
         """``{'events_written', 'bytes_written', 'dropped', 'lost', 'high_water',
         'capacity'}``: counters since the writer opened."""
     def abandon_after_fork(self) -> None:
-        """In a forked child: forgets this writer (its thread did not survive the fork) without
-        touching its locks; the object is never destroyed."""
+        """In a forked child, before anything else: forgets the writer thread (it does not exist
+        there) and closes this process's copy of the file descriptor, without touching locks
+        the parent's threads may have held; later pushes raise. The object is never destroyed."""
     @property
     def path(self) -> str:
         """The event file's path."""
@@ -144,6 +150,6 @@ def histogram_accumulate(data: npt.NDArray[Any], dtype: int) -> _Accum:
     """Counts a C-contiguous buffer into the default bins without writing anything. Counts over
     shards of one tensor add up to the counts of the whole (xfast.distributed)."""
 
-def histogram_default_many(batch: list[tuple[npt.NDArray[Any], int]]) -> list[_Accum]:
+def histogram_default_many(batch: Sequence[tuple[npt.NDArray[Any], int]]) -> list[_Accum]:
     """histogram_accumulate over ``[(buffer, dtype code), ...]`` in one pool dispatch, with the
     GIL released; a list of the same dicts."""

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Stubs for xfast._core.testing: C++ building blocks exposed for the unit tests only.
 
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy.typing as npt
@@ -39,8 +40,8 @@ def encode_histogram_event(
     num: float,
     sum: float,
     sum_squares: float,
-    limits: list[float],
-    counts: list[float],
+    limits: Sequence[float],
+    counts: Sequence[float],
     /,
 ) -> bytes:
     """A framed histogram Event record."""
