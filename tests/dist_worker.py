@@ -114,7 +114,9 @@ def scenario_fsdp(rank: int, world: int, out: str) -> None:
     fulls = [(n, p.full_tensor()) for n, p in named]
     full_grads = [(n, p.grad.full_tensor()) for n, p in named]
     ref.add_histograms(fulls, 3, stats=("norm", "mean", "nonfinite"))
-    ref.add_histograms(full_grads, 3, stats=("norm", "mean", "nonfinite"), param_prefix="gradients/")
+    ref.add_histograms(
+        full_grads, 3, stats=("norm", "mean", "nonfinite"), param_prefix="gradients/"
+    )
     w.add_scalar("rank_mean", torch.tensor(float(rank)), 0, reduce="mean")
     w.close()
     ref.close()

@@ -112,7 +112,9 @@ def test_sigkill_loses_nothing_flushed_many(tmp_path: object) -> None:
     _kill_trials(tmp_path, trials=200, flush_every=50)
 
 
-def _run_child(code: str, logdir: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run_child(
+    code: str, logdir: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), logdir],
         capture_output=True, text=True, timeout=EXIT_DEADLINE_S,
@@ -239,9 +241,14 @@ time.sleep(float(sys.argv[3]))
     # finalization began (it showed in ~1 run in 8 before the fix).
     for delay in ("0.01", "0.03", "0.05", "0.08", "0.13", "0.2"):
         res = subprocess.run(
-            [sys.executable, "-c", code, logdir, work, delay], capture_output=True, text=True,
+            [sys.executable, "-c", code, logdir, work, delay],
+            capture_output=True,
+            text=True,
             timeout=EXIT_DEADLINE_S,
-            env={**os.environ, "XFAST_TEST_WRITE_DELAY_US": "20000" if work == "blocked_push" else "0"},
+            env={
+                **os.environ,
+                "XFAST_TEST_WRITE_DELAY_US": "20000" if work == "blocked_push" else "0",
+            },
         )
         assert res.returncode == 0, res.stderr
     for path in event_files(logdir):

@@ -49,7 +49,8 @@ _FSIZE_CHILD = textwrap.dedent(
     """
     import json, resource, signal, sys, warnings
     import xfast
-    logdir, on_error, limit, n, do_flush = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+    logdir, on_error = sys.argv[1], sys.argv[2]
+    limit, n, do_flush = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     w = xfast.SummaryWriter(logdir, on_error=on_error)
@@ -75,8 +76,19 @@ _FSIZE_CHILD = textwrap.dedent(
 
 def _run_fsize_child(logdir: str, on_error: str, flush: bool, n: int = 20000) -> dict[str, Any]:
     res = subprocess.run(
-        [sys.executable, "-c", _FSIZE_CHILD, logdir, on_error, "65536", str(n), "1" if flush else "0"],
-        capture_output=True, text=True, timeout=CHILD_DEADLINE_S,
+        [
+            sys.executable,
+            "-c",
+            _FSIZE_CHILD,
+            logdir,
+            on_error,
+            "65536",
+            str(n),
+            "1" if flush else "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_DEADLINE_S,
     )
     assert res.returncode == 0, res.stderr
     out: dict[str, Any] = json.loads(res.stdout)
@@ -109,7 +121,11 @@ def test_file_size_limit_raises_with_lost_count(logdir: str, flush: bool) -> Non
     # back to the last whole batch, and the first batch may hold every event).
     acc = load_run(logdir)
     in_file = _file_scalars(event_files(logdir)[0])
-    assert [e.step for e in acc.Scalars("x")] == in_file if in_file else "x" not in acc.Tags()["scalars"]
+    assert (
+        [e.step for e in acc.Scalars("x")] == in_file
+        if in_file
+        else "x" not in acc.Tags()["scalars"]
+    )
 
 
 def test_file_size_limit_warns_when_asked(logdir: str) -> None:

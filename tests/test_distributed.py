@@ -141,7 +141,9 @@ def test_fsdp2_parameter_and_gradient_histograms(four_ranks: str) -> None:
     # tags; 2.weight/2.bias have an empty shard on rank 3.
     assert len(tags) == 20 and sorted(run.Tags()["histograms"]) == tags
     _assert_same_histograms(run, ref, tags)
-    stat_tags = sorted(t for t in ref.Tags()["scalars"] if t.startswith(("parameters/", "gradients/")))
+    stat_tags = sorted(
+        t for t in ref.Tags()["scalars"] if t.startswith(("parameters/", "gradients/"))
+    )
     assert len(stat_tags) == 24 and stat_tags == sorted(
         t for t in run.Tags()["scalars"] if t.startswith(("parameters/", "gradients/")))
     for tag in stat_tags:

@@ -109,7 +109,9 @@ def test_child_that_does_not_log_creates_nothing(logdir: str) -> None:
     assert _steps(_own_files(logdir, os.getpid())[0], "parent") == [0, 1]
 
 
-def _fork_under_load(logdir: str, forks: int, parent_work: Callable[[xfast.SummaryWriter, threading.Event], None]) -> None:
+def _fork_under_load(
+    logdir: str, forks: int, parent_work: Callable[[xfast.SummaryWriter, threading.Event], None]
+) -> None:
     """Forks `forks` children while `parent_work` threads keep the writer busy; each child logs
     to its own file and exits. Checks every file exactly."""
     w = xfast.SummaryWriter(logdir)
@@ -123,7 +125,10 @@ def _fork_under_load(logdir: str, forks: int, parent_work: Callable[[xfast.Summa
             i += 1
         logged[0] = i
 
-    threads = [threading.Thread(target=logger), threading.Thread(target=parent_work, args=(w, stop))]
+    threads = [
+        threading.Thread(target=logger),
+        threading.Thread(target=parent_work, args=(w, stop)),
+    ]
     for t in threads:
         t.start()
     pids = []

@@ -41,7 +41,9 @@ def _run_threads(targets: list[threading.Thread]) -> None:
 
 def _threads_into_one_writer(logdir: str, threads: int, per_thread: int) -> None:
     w = xfast.SummaryWriter(logdir)
-    _run_threads([threading.Thread(target=_log, args=(w, f"t{k}", per_thread)) for k in range(threads)])
+    _run_threads(
+        [threading.Thread(target=_log, args=(w, f"t{k}", per_thread)) for k in range(threads)]
+    )
     w.close()
     stats = w.stats()
     print(f"{threads} threads x {per_thread}: {stats}")

@@ -34,17 +34,29 @@ def gif_frames(data: bytes) -> tuple[list[np.ndarray], list[Any]]:
     img = Image.open(io.BytesIO(data))
     assert img.format == "GIF"
     frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(img)]
-    return frames, [f.info.get("duration") for f in ImageSequence.Iterator(Image.open(io.BytesIO(data)))]
+    return frames, [
+        f.info.get("duration") for f in ImageSequence.Iterator(Image.open(io.BytesIO(data)))
+    ]
 
 
 def wav_samples(data: bytes) -> tuple[np.ndarray, int, int]:
     with wave.open(io.BytesIO(data)) as w:
-        return np.frombuffer(w.readframes(w.getnframes()), "<i2"), w.getframerate(), w.getnchannels()
+        return (
+            np.frombuffer(w.readframes(w.getnframes()), "<i2"),
+            w.getframerate(),
+            w.getnchannels(),
+        )
 
 
 def assert_same_image(ours: Any, theirs: Any) -> None:
-    assert (ours.height, ours.width, ours.colorspace) == (theirs.height, theirs.width, theirs.colorspace)
-    np.testing.assert_array_equal(png_pixels(ours.encoded_image_string), png_pixels(theirs.encoded_image_string))
+    assert (ours.height, ours.width, ours.colorspace) == (
+        theirs.height,
+        theirs.width,
+        theirs.colorspace,
+    )
+    np.testing.assert_array_equal(
+        png_pixels(ours.encoded_image_string), png_pixels(theirs.encoded_image_string)
+    )
 
 
 IMAGE_CASES = [
@@ -85,8 +97,12 @@ def test_image_summary_pixels_match_torch(fmt: str, shape: tuple[int, ...], dtyp
 
 
 def test_image_from_tensors_match_torch() -> None:
-    for t in (torch.rand(3, 8, 9), torch.rand(3, 8, 9, dtype=torch.bfloat16),
-              torch.randint(0, 256, (3, 5, 5), dtype=torch.uint8), torch.rand(3, 4, 4, requires_grad=True)):
+    for t in (
+        torch.rand(3, 8, 9),
+        torch.rand(3, 8, 9, dtype=torch.bfloat16),
+        torch.randint(0, 256, (3, 5, 5), dtype=torch.uint8),
+        torch.rand(3, 4, 4, requires_grad=True),
+    ):
         assert_same_image(summary.image("t", t, dataformats="CHW").value[0].image,
                           tsummary.image("t", t, dataformats="CHW").value[0].image)
 
@@ -104,15 +120,25 @@ def test_image_boxes_match_torch(rescale: float, labels: Any) -> None:
     img = RNG.random((3, 40, 50)).astype(np.float32)
     boxes = np.array([[2, 3, 30, 20], [10.5, 12.2, 45.9, 38.1]])
     ours = summary.image_boxes("b", img, boxes, rescale=rescale, labels=labels).value[0]
-    theirs = tsummary.image_boxes("b", img, boxes, rescale=rescale, labels=labels if labels and len(labels) == 2 else None).value[0]
+    theirs = tsummary.image_boxes(
+        "b", img, boxes, rescale=rescale, labels=labels if labels and len(labels) == 2 else None
+    ).value[0]
     assert_same_image(ours.image, theirs.image)
-    assert png_pixels(ours.image.encoded_image_string).shape == (int(40 * rescale), int(50 * rescale), 3)
+    assert png_pixels(ours.image.encoded_image_string).shape == (
+        int(40 * rescale),
+        int(50 * rescale),
+        3,
+    )
 
 
 def test_boxes_without_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_media_draw, "pillow", lambda: None)
     img = np.zeros((3, 20, 30), dtype=np.float32)
-    out = png_pixels(summary.image_boxes("b", img, np.array([[5, 4, 25, 15]])).value[0].image.encoded_image_string)
+    out = png_pixels(
+        summary.image_boxes("b", img, np.array([[5, 4, 25, 15]]))
+        .value[0]
+        .image.encoded_image_string
+    )
     red = (out == [255, 0, 0]).all(axis=2)
     assert red[4, 5:26].all() and red[15, 5:26].all() and red[4:16, 5].all() and red[4:16, 25].all()
     assert not red[8:12, 10:20].any() and red.sum() < 4 * 2 * (20 + 11)
@@ -122,8 +148,13 @@ def test_boxes_without_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
         summary.image_boxes("b", img, np.array([[5, 4, 25, 15]]), rescale=2)
 
 
-VIDEO_CASES = [((1, 3, 3, 6, 5), np.float32), ((3, 2, 3, 4, 4), np.uint8), ((5, 2, 1, 3, 4), np.float64),
-               ((4, 1, 3, 2, 2), np.float32), ((16, 2, 3, 2, 3), np.uint8)]
+VIDEO_CASES = [
+    ((1, 3, 3, 6, 5), np.float32),
+    ((3, 2, 3, 4, 4), np.uint8),
+    ((5, 2, 1, 3, 4), np.float64),
+    ((4, 1, 3, 2, 2), np.float32),
+    ((16, 2, 3, 2, 3), np.uint8),
+]
 
 
 def expected_frames(vid: np.ndarray) -> np.ndarray:
@@ -141,7 +172,9 @@ def test_video_frames_match_torch_layout(shape: tuple[int, ...], dtype: Any) -> 
     assert len(frames) == shape[1]
     assert (value.image.height, value.image.width, value.image.colorspace) == expected.shape[1:]
     for got, want in zip(frames, expected):
-        np.testing.assert_array_equal(got, np.repeat(want, 3, axis=2) if want.shape[2] == 1 else want)
+        np.testing.assert_array_equal(
+            got, np.repeat(want, 3, axis=2) if want.shape[2] == 1 else want
+        )
     assert durations == [200] * shape[1]
 
 
@@ -157,8 +190,14 @@ def test_video_bytes_match_torch_frames_when_moviepy_works() -> None:
     vid = _sample((3, 4, 3, 8, 10), np.float32)
     theirs = tsummary.video("v", vid, fps=4).value[0].image
     ours = summary.video("v", vid, fps=4).value[0].image
-    assert (ours.height, ours.width, ours.colorspace) == (theirs.height, theirs.width, theirs.colorspace)
-    for a, b in zip(gif_frames(ours.encoded_image_string)[0], gif_frames(theirs.encoded_image_string)[0]):
+    assert (ours.height, ours.width, ours.colorspace) == (
+        theirs.height,
+        theirs.width,
+        theirs.colorspace,
+    )
+    for a, b in zip(
+        gif_frames(ours.encoded_image_string)[0], gif_frames(theirs.encoded_image_string)[0]
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -196,7 +235,9 @@ def _xfast_run(logdir: str, log: Any) -> Any:
     return load_run(logdir)
 
 
-def test_writer_methods_read_back_like_torch(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_writer_methods_read_back_like_torch(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -214,8 +255,12 @@ def test_writer_methods_read_back_like_torch(tmp_path: Any, capsys: pytest.Captu
         for step in range(3):
             w.add_image("img", img * (step + 1) / 3, step, walltime=100.0 + step)
             w.add_images("batch", batch, step, walltime=100.0 + step)
-            w.add_images("batch_nhwc", batch.permute(0, 2, 3, 1), step, dataformats="NHWC", walltime=1.0)
-            w.add_image_with_boxes("boxes", img, torch.tensor([[1, 2, 20, 30.0]]), step, labels=["b"], walltime=1.0)
+            w.add_images(
+                "batch_nhwc", batch.permute(0, 2, 3, 1), step, dataformats="NHWC", walltime=1.0
+            )
+            w.add_image_with_boxes(
+                "boxes", img, torch.tensor([[1, 2, 20, 30.0]]), step, labels=["b"], walltime=1.0
+            )
             w.add_figure("fig", figure(step), step, walltime=1.0)
             w.add_figure("figs", [figure(step), figure(step + 1)], step, walltime=1.0)
             w.add_audio("snd", snd, step, sample_rate=8000, walltime=100.0 + step)
@@ -230,11 +275,15 @@ def test_writer_methods_read_back_like_torch(tmp_path: Any, capsys: pytest.Captu
         assert [(e.step, e.wall_time, e.width, e.height) for e in a] == [
             (e.step, e.wall_time, e.width, e.height) for e in b]
         for ea_, eb in zip(a, b):
-            np.testing.assert_array_equal(png_pixels(ea_.encoded_image_string), png_pixels(eb.encoded_image_string))
+            np.testing.assert_array_equal(
+                png_pixels(ea_.encoded_image_string), png_pixels(eb.encoded_image_string)
+            )
     for a, b in zip(ours.Audio("snd"), theirs.Audio("snd")):
         assert (a.step, a.wall_time, a.sample_rate, a.length_frames, a.content_type) == (
             b.step, b.wall_time, b.sample_rate, b.length_frames, b.content_type)
-        np.testing.assert_array_equal(wav_samples(a.encoded_audio_string)[0], wav_samples(b.encoded_audio_string)[0])
+        np.testing.assert_array_equal(
+            wav_samples(a.encoded_audio_string)[0], wav_samples(b.encoded_audio_string)[0]
+        )
 
 
 def test_add_video_reads_back(logdir: str) -> None:
@@ -264,7 +313,10 @@ BAD_CALLS = [
     (lambda w: w.add_images("x", np.zeros((2, 2, 4, 4))), ValueError),
     (lambda w: w.add_images("x", np.zeros((3, 4, 4))), ValueError),
     (lambda w: w.add_image_with_boxes("x", np.zeros((3, 4, 4)), np.zeros((2, 3))), ValueError),
-    (lambda w: w.add_image_with_boxes("x", np.zeros((3, 4, 4)), np.zeros((1, 4)), rescale=0.01), ValueError),
+    (
+        lambda w: w.add_image_with_boxes("x", np.zeros((3, 4, 4)), np.zeros((1, 4)), rescale=0.01),
+        ValueError,
+    ),
     (lambda w: w.add_video("x", np.zeros((2, 3, 4, 4))), ValueError),
     (lambda w: w.add_video("x", np.zeros((1, 2, 2, 4, 4))), ValueError),
     (lambda w: w.add_video("x", np.zeros((1, 2, 3, 4, 4)), fps=0), ValueError),
@@ -278,7 +330,9 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize("call,error", BAD_CALLS)
-def test_bad_input_raises_at_the_call_and_writes_nothing(logdir: str, call: Any, error: Any) -> None:
+def test_bad_input_raises_at_the_call_and_writes_nothing(
+    logdir: str, call: Any, error: Any
+) -> None:
     w = xfast.SummaryWriter(logdir)
     with pytest.raises(error):
         call(w)
@@ -298,8 +352,9 @@ w.add_images("imgs", np.random.rand(3, 1, 8, 8))
 w.add_image_with_boxes("boxes", np.zeros((3, 8, 8)), np.array([[1, 1, 6, 6]]))
 w.add_video("vid", np.random.rand(1, 2, 3, 20, 20))
 w.add_audio("snd", np.zeros(10))
-for call in (lambda: w.add_image_with_boxes("b", np.zeros((3, 8, 8)), np.zeros((1, 4)), labels=["x"]),
-             lambda: w.add_image_with_boxes("b", np.zeros((3, 8, 8)), np.zeros((1, 4)), rescale=2)):
+img, box = np.zeros((3, 8, 8)), np.zeros((1, 4))
+for call in (lambda: w.add_image_with_boxes("b", img, box, labels=["x"]),
+             lambda: w.add_image_with_boxes("b", img, box, rescale=2)):
     try:
         call()
     except ImportError as e:

@@ -62,7 +62,9 @@ def test_caller_may_change_its_data_after_the_call(logdir: str) -> None:
         assert png_pixels(acc.Images(tag)[0].encoded_image_string).max() == 0
 
 
-def test_worker_errors_are_raised_by_the_next_call(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_errors_are_raised_by_the_next_call(
+    logdir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = _media_encode.encode_png
     calls = []
 
@@ -83,7 +85,9 @@ def test_worker_errors_are_raised_by_the_next_call(logdir: str, monkeypatch: pyt
     assert [e.step for e in load_run(logdir).Images("a")] == [1]
 
 
-def test_error_is_raised_by_the_next_media_call_and_that_call_is_kept(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_error_is_raised_by_the_next_media_call_and_that_call_is_kept(
+    logdir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gate = threading.Event()
     real = _media_encode.encode_png
 
@@ -103,7 +107,9 @@ def test_error_is_raised_by_the_next_media_call_and_that_call_is_kept(logdir: st
     assert [e.step for e in load_run(logdir).Images("a")] == [1]
 
 
-def test_close_reports_errors_after_closing_files(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_close_reports_errors_after_closing_files(
+    logdir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(img: Any) -> bytes:
         raise ValueError("bad")
 

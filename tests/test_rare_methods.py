@@ -70,8 +70,12 @@ def _both(tmp_path: Any, body: Callable[[Any], None]) -> tuple[str, str]:
 def _assert_same_runs(torch_dir: str, xfast_dir: str) -> None:
     runs = sorted({os.path.relpath(os.path.dirname(p), torch_dir)
                    for p in glob.glob(os.path.join(torch_dir, "**", "*tfevents*"), recursive=True)})
-    assert runs == sorted({os.path.relpath(os.path.dirname(p), xfast_dir)
-                           for p in glob.glob(os.path.join(xfast_dir, "**", "*tfevents*"), recursive=True)})
+    assert runs == sorted(
+        {
+            os.path.relpath(os.path.dirname(p), xfast_dir)
+            for p in glob.glob(os.path.join(xfast_dir, "**", "*tfevents*"), recursive=True)
+        }
+    )
     compared = 0
     for run in runs:
         expected = _events(os.path.join(torch_dir, run))
@@ -194,7 +198,12 @@ def test_mesh(tmp_path: Any) -> None:
     content = acc.PluginTagToContent("mesh")
     assert sorted(content) == ["cloud_VERTEX", "m_COLOR", "m_FACE", "m_VERTEX"]
     face = mesh_pb2.MeshPluginData.FromString(content["m_FACE"])
-    assert (face.name, face.content_type, face.components, list(face.shape)) == ("m", 2, 14, [1, 4, 3])
+    assert (face.name, face.content_type, face.components, list(face.shape)) == (
+        "m",
+        2,
+        14,
+        [1, 4, 3],
+    )
     assert face.json_config == '{"camera": {"fov": 75}}'
     np.testing.assert_array_equal(
         tensor_util.make_ndarray(acc.Tensors("m_VERTEX")[0].tensor_proto), vertices.numpy()
@@ -209,17 +218,27 @@ def test_mesh_rejects_bad_shape(tmp_path: Any) -> None:
 def test_hparams_new_run_like_torch(tmp_path: Any) -> None:
     def body(w: Any) -> None:
         w.add_hparams(HPARAMS, {"hp/acc": 0.9, "hp/loss": torch.tensor(0.1)}, run_name="first")
-        w.add_hparams({"lr": 0.1, "opt": "sgd"}, {"hp/acc": 0.5},
-                      hparam_domain_discrete={"opt": ["adam", "sgd"]}, run_name="second", global_step=7)
+        w.add_hparams(
+            {"lr": 0.1, "opt": "sgd"},
+            {"hp/acc": 0.5},
+            hparam_domain_discrete={"opt": ["adam", "sgd"]},
+            run_name="second",
+            global_step=7,
+        )
 
     t_dir, x_dir = _both(tmp_path, body)
     _assert_same_runs(t_dir, x_dir)
     acc = pea.EventAccumulator(os.path.join(x_dir, "second"))
     acc.Reload()
     content = acc.PluginTagToContent("hparams")
-    experiment = hparams_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
+    experiment = hparams_pb2.HParamsPluginData.FromString(
+        content["_hparams_/experiment"]
+    ).experiment
     assert [h.name for h in experiment.hparam_infos] == ["lr", "opt"]
-    assert [v.string_value for v in experiment.hparam_infos[1].domain_discrete.values] == ["adam", "sgd"]
+    assert [v.string_value for v in experiment.hparam_infos[1].domain_discrete.values] == [
+        "adam",
+        "sgd",
+    ]
     start = hparams_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
     assert start.session_start_info.hparams["opt"].string_value == "sgd"
     assert [e.step for e in acc.Tensors("hp/acc")] == [7]
@@ -244,7 +263,9 @@ def test_hparams_in_this_run(tmp_path: Any) -> None:
     acc = pea.EventAccumulator(str(tmp_path), size_guidance={pea.TENSORS: 0})
     acc.Reload()
     content = acc.PluginTagToContent("hparams")
-    experiment = hparams_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
+    experiment = hparams_pb2.HParamsPluginData.FromString(
+        content["_hparams_/experiment"]
+    ).experiment
     assert [m.name.tag for m in experiment.metric_infos] == ["val/acc", "hp/metric"]
     assert [e.step for e in acc.Tensors("val/acc")] == [0, 1, 2]
     assert len(acc.Tensors("hp/metric")) == 1
@@ -267,7 +288,9 @@ def test_hparams_tensorboardx_spellings(tmp_path: Any) -> None:
 
 
 def test_hparams_takes_numpy_numbers() -> None:
-    _, start, _ = xfast_summary.hparams({"n": np.int64(3), "x": np.float32(0.5), "b": np.bool_(True)}, {})
+    _, start, _ = xfast_summary.hparams(
+        {"n": np.int64(3), "x": np.float32(0.5), "b": np.bool_(True)}, {}
+    )
     content = hparams_pb2.HParamsPluginData.FromString(start.value[0].metadata.plugin_data.content)
     assert {k: v.number_value for k, v in content.session_start_info.hparams.items()} == {
         "n": 3.0, "x": 0.5, "b": 1.0}
@@ -402,12 +425,18 @@ def test_add_embedding(tmp_path: Any) -> None:
     for name, data in theirs.items():
         if name.endswith(".png"):
             expected = np.asarray(Image.open(os.path.join(t_dir, name)).convert("RGB"))
-            np.testing.assert_array_equal(np.asarray(Image.open(os.path.join(x_dir, name))), expected)
+            np.testing.assert_array_equal(
+                np.asarray(Image.open(os.path.join(x_dir, name))), expected
+            )
         else:
             assert ours[name] == data, name
     config = text_format.Parse(ours["projector_config.pbtxt"].decode(),
                                projector_config_pb2.ProjectorConfig())
-    assert [e.tensor_name for e in config.embeddings] == ["default:00000", "a/b%c:00003", "default:00004"]
+    assert [e.tensor_name for e in config.embeddings] == [
+        "default:00000",
+        "a/b%c:00003",
+        "default:00004",
+    ]
     assert list(config.embeddings[1].sprite.single_image_dim) == [4, 4]
 
 
@@ -446,7 +475,10 @@ def test_summary_functions_match_torch() -> None:
     assert xfast_summary.half_to_int(1.5) == torch_summary.half_to_int(1.5)
     assert xfast_summary.int_to_half(1069547520) == torch_summary.int_to_half(1069547520)
     ours = xfast_summary.make_histogram(values, bins=np.linspace(-1, 1, 9), max_bins=3)
-    assert ours.SerializeToString() == torch_summary.make_histogram(values, np.linspace(-1, 1, 9), 3).SerializeToString()
+    assert (
+        ours.SerializeToString()
+        == torch_summary.make_histogram(values, np.linspace(-1, 1, 9), 3).SerializeToString()
+    )
 
 
 def test_summary_histogram_tensorflow_bins_and_errors() -> None:
@@ -454,7 +486,10 @@ def test_summary_histogram_tensorflow_bins_and_errors() -> None:
     from xfast.writer import _default_bins
 
     theirs = torch_summary.histogram("h", values, _default_bins())
-    assert xfast_summary.histogram("h", values, "tensorflow").SerializeToString() == theirs.SerializeToString()
+    assert (
+        xfast_summary.histogram("h", values, "tensorflow").SerializeToString()
+        == theirs.SerializeToString()
+    )
     with pytest.raises(ValueError, match="no element"):
         xfast_summary.make_histogram(np.array([]), 10)
     with pytest.raises(ValueError, match="empty"):

@@ -44,9 +44,15 @@ def _legacy(logdir: str) -> dict[str, list[tuple[int, float]]]:
 def _plugin(logdir: str) -> dict[str, list[tuple[int, float]]]:
     acc = pea.EventAccumulator(logdir, size_guidance={pea.TENSORS: 0})
     acc.Reload()
-    out = {"loss": [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in acc.Tensors("loss")]}
+    out = {
+        "loss": [
+            (e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in acc.Tensors("loss")
+        ]
+    }
     # Histograms come back as [k, 3] (left, right, count) rows; the last right edge is max.
-    out["h"] = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto)[-1, 1])) for e in acc.Tensors("h")]
+    out["h"] = [
+        (e.step, float(tensor_util.make_ndarray(e.tensor_proto)[-1, 1])) for e in acc.Tensors("h")
+    ]
     return out
 
 
@@ -66,12 +72,16 @@ def test_purge_step_legacy_loader_shows_the_resumed_run(tmp_path: Any) -> None:
     _write_runs(xfast.SummaryWriter, logdir, RUNS)
     # Every START purges: the resumed values replace the crashed run's from each purge step.
     assert _legacy(logdir)["loss"] == (
-        [(s, 1.0) for s in range(5)] + [(s, 2.0) for s in range(5, 7)] + [(s, 3.0) for s in range(7, 13)]
+        [(s, 1.0) for s in range(5)]
+        + [(s, 2.0) for s in range(5, 7)]
+        + [(s, 3.0) for s in range(7, 13)]
     )
     # The plugin loader ignores the run's first START (the first resume's), so run 1's steps
     # 5..9 stay beside run 2's; the second resume purges steps >= 7 from both.
     assert _plugin(logdir)["loss"] == (
-        [(s, 1.0) for s in range(7)] + [(s, 2.0) for s in range(5, 7)] + [(s, 3.0) for s in range(7, 13)]
+        [(s, 1.0) for s in range(7)]
+        + [(s, 2.0) for s in range(5, 7)]
+        + [(s, 3.0) for s in range(7, 13)]
     )
 
 
@@ -86,6 +96,7 @@ def test_purge_events_written_once_per_writer(tmp_path: Any) -> None:
     files = sorted(os.listdir(logdir))
     assert len(files) == 2
     starts = [
-        sum(e.HasField("session_log") for e in read_records(os.path.join(logdir, f)).events()) for f in files
+        sum(e.HasField("session_log") for e in read_records(os.path.join(logdir, f)).events())
+        for f in files
     ]
     assert starts == [1, 0]

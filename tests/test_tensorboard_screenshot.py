@@ -27,7 +27,9 @@ def _load_script() -> Any:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (apt-get install chromium)")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="needs chromium (apt-get install chromium)"
+)
 def test_dashboards_show_the_data(tmp_path: Any, request: pytest.FixtureRequest) -> None:
     if "slow" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("slow: select with -m slow")

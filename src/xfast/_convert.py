@@ -47,7 +47,8 @@ def to_float(value: Any) -> float:
     if is_tensor(value):
         if value.numel() != 1:
             raise ValueError(
-                f"scalar_value must hold exactly one element, got a tensor of shape {tuple(value.shape)}"
+                "scalar_value must hold exactly one element, "
+                f"got a tensor of shape {tuple(value.shape)}"
             )
         return float(value.detach().reshape(()).item())
     if isinstance(value, (np.ndarray, np.generic, list, tuple)):
@@ -77,7 +78,9 @@ def to_step(global_step: Any) -> int:
         return 0
     if is_tensor(global_step):
         if global_step.numel() != 1:
-            raise ValueError(f"global_step must be one number, got a tensor of shape {tuple(global_step.shape)}")
+            raise ValueError(
+                f"global_step must be one number, got a tensor of shape {tuple(global_step.shape)}"
+            )
         global_step = global_step.item()
     try:
         step = int(global_step)

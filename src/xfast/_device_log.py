@@ -124,7 +124,8 @@ def add_scalar_device(
     torch = torch_module()
     if value.numel() != 1:
         raise ValueError(
-            f"scalar_value must hold exactly one element, got a tensor of shape {tuple(value.shape)}"
+            "scalar_value must hold exactly one element, "
+            f"got a tensor of shape {tuple(value.shape)}"
         )
     fw = writer._get_file_writer()
     tid = fw._tag_id(tag)

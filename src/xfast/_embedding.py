@@ -60,7 +60,9 @@ def sprite_pixels(label_img: np.ndarray) -> np.ndarray:
             than the canvas is wide (torch fails on this too).
     """
     if label_img.ndim != 4 or label_img.shape[1] not in (1, 3):
-        raise ValueError(f"label_img must have shape (N, C, H, W) with C 1 or 3, got {label_img.shape}")
+        raise ValueError(
+            f"label_img must have shape (N, C, H, W) with C 1 or 3, got {label_img.shape}"
+        )
     if label_img.shape[1] == 1:
         label_img = np.repeat(label_img, 3, axis=1)
     n, _, h, w = label_img.shape

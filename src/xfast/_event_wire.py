@@ -37,4 +37,6 @@ TAGGED_RUN_METADATA = 8  # Event.tagged_run_metadata: TaggedRunMetadata{1 tag, 2
 
 def tagged_run_metadata(tag: str, run_metadata: bytes) -> bytes:
     """A serialized TaggedRunMetadata."""
-    return _delimited(1, tag.encode("utf-8")) + (_delimited(2, run_metadata) if run_metadata else b"")
+    return _delimited(1, tag.encode("utf-8")) + (
+        _delimited(2, run_metadata) if run_metadata else b""
+    )

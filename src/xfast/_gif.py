@@ -40,7 +40,9 @@ def _quantize(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         levels = np.array([7, 7, 3], dtype=np.uint32)
         q = (frame.reshape(-1, 3).astype(np.uint32) * levels + 127) // 255
         cube = np.stack(np.meshgrid(np.arange(8), np.arange(8), np.arange(4), indexing="ij"), -1)
-        return (cube.reshape(-1, 3) * 255 // levels).astype(np.uint8), ((q[:, 0] << 5) | (q[:, 1] << 2) | q[:, 2]).astype(np.uint8)
+        return (cube.reshape(-1, 3) * 255 // levels).astype(np.uint8), (
+            (q[:, 0] << 5) | (q[:, 1] << 2) | q[:, 2]
+        ).astype(np.uint8)
     image = Image.fromarray(np.ascontiguousarray(frame), "RGB").quantize(256)
     palette = np.frombuffer(bytes(image.getpalette() or b""), dtype=np.uint8).reshape(-1, 3)
     return palette, np.asarray(image, dtype=np.uint8).reshape(-1)

@@ -36,8 +36,12 @@ class _Node:
     def to_proto(self) -> Any:
         attr = {"attr": _proto.AttrValue(s=self.attributes.encode("utf-8"))}
         if self.shape is not None:
-            shape = _proto.TensorShapeProto(dim=[_proto.TensorShapeProto.Dim(size=d) for d in self.shape])
-            attr["_output_shapes"] = _proto.AttrValue(list=_proto.AttrValue.ListValue(shape=[shape]))
+            shape = _proto.TensorShapeProto(
+                dim=[_proto.TensorShapeProto.Dim(size=d) for d in self.shape]
+            )
+            attr["_output_shapes"] = _proto.AttrValue(
+                list=_proto.AttrValue.ListValue(shape=[shape])
+            )
         return _proto.NodeDef(name=self.name, op=self.op, input=self.inputs, attr=attr)
 
 
@@ -97,7 +101,15 @@ def _operators(graph: Any) -> list[_Op]:
             (v.debugName(), list(v.type().sizes()) if v.isCompleteTensor() else None)
             for v in node.outputs()
         ]
-        ops.append(_Op(node.kind(), scope, [v.debugName() for v in node.inputs()], outputs, _attributes(node)))
+        ops.append(
+            _Op(
+                node.kind(),
+                scope,
+                [v.debugName() for v in node.inputs()],
+                outputs,
+                _attributes(node),
+            )
+        )
     return ops
 
 
@@ -111,7 +123,9 @@ def build_nodes(graph: Any, trace: Any) -> list[Any]:
     for value in graph.inputs():
         if not value.uses() or value.type().kind() == _CLASS_TYPE:
             continue
-        nodes[value.debugName()] = _Node(value.debugName(), "IO Node", [], _io_sizes(value), role="input")
+        nodes[value.debugName()] = _Node(
+            value.debugName(), "IO Node", [], _io_sizes(value), role="input"
+        )
     ops = _operators(graph)
     for i, value in enumerate(graph.outputs(), 1):
         name = f"output.{i}"
@@ -125,7 +139,9 @@ def build_nodes(graph: Any, trace: Any) -> list[Any]:
         parts = [aliases.get(p, p.split(".")[-1]) for p in op.scope.split("/")]
         op.display_scope = base + ("/" + "/".join(parts) if any(parts) else "")
         for name, shape in op.outputs:
-            nodes[name] = _Node(name, op.kind, op.inputs, shape, op.attributes, scope=op.display_scope)
+            nodes[name] = _Node(
+                name, op.kind, op.inputs, shape, op.attributes, scope=op.display_scope
+            )
 
     # The scoped name of every value: an operator's inputs first get the consumer's scope (a
     # fallback for values that are no node, e.g. submodule handles), then every node's own.
@@ -133,7 +149,9 @@ def build_nodes(graph: Any, trace: Any) -> list[Any]:
     for op in ops:
         for name in op.inputs:
             scoped[name] = f"{op.display_scope}/{name}"
-    top_scope = next((op.display_scope.split("/")[0] for op in reversed(ops) if op.display_scope), "default")
+    top_scope = next(
+        (op.display_scope.split("/")[0] for op in reversed(ops) if op.display_scope), "default"
+    )
     for key, node in nodes.items():
         if node.role is not None:
             scoped[key] = f"{node.role}/{node.name}"
@@ -163,7 +181,9 @@ def _eval_mode(model: Any) -> Iterator[None]:
         model.train(training)
 
 
-def graph(model: Any, args: Any, verbose: bool = False, use_strict_trace: bool = True) -> tuple[Any, Any]:
+def graph(
+    model: Any, args: Any, verbose: bool = False, use_strict_trace: bool = True
+) -> tuple[Any, Any]:
     """Traces `model` on `args` with torch.jit.trace and returns ``(GraphDef, RunMetadata)``
     as torch's ``graph()`` does (RunMetadata names one CPU device; torch records no timings)."""
     import torch
@@ -208,11 +228,16 @@ def onnx_graph(model: Any) -> Any:
         shape = _proto.TensorShapeProto(
             dim=[_proto.TensorShapeProto.Dim(size=d.dim_value) for d in tensor_type.shape.dim]
         )
-        nodes.append(_proto.NodeDef(
-            name=value.name,
-            op="Variable",
-            attr={"dtype": _proto.AttrValue(type=tensor_type.elem_type), "shape": _proto.AttrValue(shape=shape)},
-        ))
+        nodes.append(
+            _proto.NodeDef(
+                name=value.name,
+                op="Variable",
+                attr={
+                    "dtype": _proto.AttrValue(type=tensor_type.elem_type),
+                    "shape": _proto.AttrValue(shape=shape),
+                },
+            )
+        )
     for node in g.node:
         params = ", ".join(" = ".join(str(v) for _, v in a.ListFields()) for a in node.attribute)
         nodes.append(_proto.NodeDef(

@@ -34,10 +34,10 @@ def histogram_cpu_benchmark(
 
     Returns milliseconds (best of `repeats`) for: ``xfast`` (the native kernel, all pool
     threads), ``xfast_serial`` (one thread), ``torch_sum`` (one read pass, the bandwidth
-    yardstick), ``torch_writer`` (torch.utils.tensorboard's histogram summary: float64 copy, numpy binning and
-    moments; once, when asked),
-    plus ``ratio_to_sum`` = xfast / torch_sum, ``threads`` and ``extra_rss_mb`` (peak RSS growth
-    during the xfast runs: the kernel's own memory).
+    yardstick), ``torch_writer`` (torch.utils.tensorboard's histogram summary: float64 copy,
+    numpy binning and moments; once, when asked), plus ``ratio_to_sum`` = xfast / torch_sum,
+    ``threads`` and ``extra_rss_mb`` (peak RSS growth during the xfast runs: the kernel's own
+    memory).
     """
     import torch
 

@@ -25,7 +25,9 @@ def pillow() -> Any:
 def require_pillow(what: str) -> None:
     """Raises ImportError naming `what` when Pillow is missing."""
     if pillow() is None:
-        raise ImportError(f"{what} needs Pillow (pip install pillow); xfast does not require it otherwise")
+        raise ImportError(
+            f"{what} needs Pillow (pip install pillow); xfast does not require it otherwise"
+        )
 
 
 def scaled_size(height: int, width: int, rescale: float) -> tuple[int, int]:
@@ -77,11 +79,17 @@ def _draw_boxes_numpy(img: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     out = img.copy()
     h, w, c = out.shape
     red = np.array(_RED[:c] if c >= 3 else (76, *_RED[3:][: c - 1]), dtype=np.uint8)
-    for x0, y0, x1, y1 in np.rint(np.nan_to_num(boxes.astype(np.float64))).astype(np.int64).tolist():
+    for x0, y0, x1, y1 in (
+        np.rint(np.nan_to_num(boxes.astype(np.float64))).astype(np.int64).tolist()
+    ):
         xa, xb = sorted((x0, x1))
         ya, yb = sorted((y0, y1))
         for x in (xa, xb):
-            out[max(ya - 1, 0) : max(min(yb + 1, h), 0), max(x - 1, 0) : max(min(x + 1, w), 0)] = red
+            out[max(ya - 1, 0) : max(min(yb + 1, h), 0), max(x - 1, 0) : max(min(x + 1, w), 0)] = (
+                red
+            )
         for y in (ya, yb):
-            out[max(y - 1, 0) : max(min(y + 1, h), 0), max(xa - 1, 0) : max(min(xb + 1, w), 0)] = red
+            out[max(y - 1, 0) : max(min(y + 1, h), 0), max(xa - 1, 0) : max(min(xb + 1, w), 0)] = (
+                red
+            )
     return out

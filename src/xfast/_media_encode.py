@@ -40,7 +40,9 @@ def video_summary(tag: str, arr: np.ndarray, fps: float) -> Summary:
     frames = video_frames(arr)
     _, h, w, c = frames.shape
     rgb = np.repeat(frames, 3, axis=3) if c == 1 else frames[..., :3]
-    image = Summary.Image(height=h, width=w, colorspace=c, encoded_image_string=encode_gif(rgb, fps))
+    image = Summary.Image(
+        height=h, width=w, colorspace=c, encoded_image_string=encode_gif(rgb, fps)
+    )
     return Summary(value=[Summary.Value(tag=tag, image=image)])
 
 

@@ -58,7 +58,9 @@ def _grid(nchw: np.ndarray) -> np.ndarray:
     rows = -(-n // cols)
     padded = np.zeros((rows * cols, c, h, w), dtype=nchw.dtype)
     padded[:n] = nchw
-    return padded.reshape(rows, cols, c, h, w).transpose(2, 0, 3, 1, 4).reshape(c, rows * h, cols * w)
+    return (
+        padded.reshape(rows, cols, c, h, w).transpose(2, 0, 3, 1, 4).reshape(c, rows * h, cols * w)
+    )
 
 
 def to_hwc(arr: np.ndarray, fmt: str) -> np.ndarray:
@@ -103,7 +105,9 @@ def check_video(shape: Sequence[int]) -> None:
     if 0 in tuple(shape):
         raise ValueError(f"video of shape {tuple(shape)} is empty")
     if shape[2] not in (1, 3, 4):
-        raise ValueError(f"video of shape {tuple(shape)} has {shape[2]} channels; expected 1, 3 or 4")
+        raise ValueError(
+            f"video of shape {tuple(shape)} has {shape[2]} channels; expected 1, 3 or 4"
+        )
 
 
 def video_frames(arr: np.ndarray) -> np.ndarray:
@@ -127,7 +131,9 @@ def check_audio(shape: Sequence[int]) -> None:
     """Raises ValueError unless `shape` squeezes to one non-empty dimension."""
     squeezed = [d for d in shape if d != 1]
     if len(squeezed) > 1 or 0 in squeezed:
-        raise ValueError(f"audio must squeeze to 1 dimension (e.g. (1, L)), got shape {tuple(shape)}")
+        raise ValueError(
+            f"audio must squeeze to 1 dimension (e.g. (1, L)), got shape {tuple(shape)}"
+        )
 
 
 def audio_int16(arr: np.ndarray) -> np.ndarray:

@@ -26,7 +26,9 @@ from xfast._proto import Summary
 from xfast._snapshot import host_array
 
 
-def check_image_args(shape: Sequence[int], dtype: np.dtype, dataformats: str, rescale: float) -> str:
+def check_image_args(
+    shape: Sequence[int], dtype: np.dtype, dataformats: str, rescale: float
+) -> str:
     """The normalized dataformats; raises TypeError, ValueError or (rescale != 1 without
     Pillow) ImportError for arguments torch would fail on or xfast cannot encode."""
     check_numeric(dtype, "img_tensor")
@@ -62,7 +64,11 @@ def check_audio_args(shape: Sequence[int], dtype: np.dtype, sample_rate: float) 
     """Raises TypeError or ValueError for a sound torch could not encode."""
     check_numeric(dtype, "snd_tensor")
     check_audio(shape)
-    if not isinstance(sample_rate, numbers.Real) or not sample_rate >= 1 or not math.isfinite(sample_rate):
+    if (
+        not isinstance(sample_rate, numbers.Real)
+        or not sample_rate >= 1
+        or not math.isfinite(sample_rate)
+    ):
         raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
 
 

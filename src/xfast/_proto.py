@@ -404,7 +404,9 @@ class _Parser:
         self._next("=")
         number = int(self._next())
         self._next(";")
-        entry = msg.nested_type.add(name="".join(p[:1].upper() + p[1:] for p in name.split("_")) + "Entry")
+        entry = msg.nested_type.add(
+            name="".join(p[:1].upper() + p[1:] for p in name.split("_")) + "Entry"
+        )
         entry.options.map_entry = True
         entry_scope = f"{scope}.{entry.name}"
         self.declared[entry_scope] = _FDP.TYPE_MESSAGE

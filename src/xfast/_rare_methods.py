@@ -29,7 +29,11 @@ class _RareEventsMixin:
         raise NotImplementedError  # provided by SummaryWriter
 
     def add_tensor(
-        self, tag: str, tensor: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
+        self,
+        tag: str,
+        tensor: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
     ) -> None:
         """Add tensor data to summary (plugin "tensor"; no TensorBoard dashboard shows it).
 
@@ -43,7 +47,9 @@ class _RareEventsMixin:
             TypeError: `tensor` is not a tensor; ValueError: it is 2 GiB or larger, or of a dtype
                 with no TensorProto encoding.
         """
-        self._get_file_writer().add_summary(summary.tensor_proto(tag, tensor), global_step, walltime)
+        self._get_file_writer().add_summary(
+            summary.tensor_proto(tag, tensor), global_step, walltime
+        )
 
     def add_graph(
         self,
@@ -65,7 +71,9 @@ class _RareEventsMixin:
                 Pass False when you want the tracer to record your mutable container types
                 (list, dict).
         """
-        self._get_file_writer().add_graph(_graph.graph(model, input_to_model, verbose, use_strict_trace))
+        self._get_file_writer().add_graph(
+            _graph.graph(model, input_to_model, verbose, use_strict_trace)
+        )
 
     def add_onnx_graph(self, prototxt: Any = None, *, onnx_model_file: Any = None) -> None:
         """Add the graph of an ONNX model file to the Graphs dashboard.
@@ -115,9 +123,13 @@ class _RareEventsMixin:
         """
         mat = summary._make_np(mat)
         if mat.ndim != 2:
-            raise ValueError(f"mat should be 2D, where mat.size(0) is the number of data points; got {mat.shape}")
+            raise ValueError(
+                f"mat should be 2D, where mat.size(0) is the number of data points; got {mat.shape}"
+            )
         if metadata is not None and len(metadata) != mat.shape[0]:
-            raise ValueError(f"#labels ({len(metadata)}) should equal #data points ({mat.shape[0]})")
+            raise ValueError(
+                f"#labels ({len(metadata)}) should equal #data points ({mat.shape[0]})"
+            )
         images = None
         if label_img is not None:
             images = summary._make_np(label_img)
@@ -144,7 +156,9 @@ class _RareEventsMixin:
             self._projector_config = _proto.ProjectorConfig()
         config = self._projector_config
         hw = None if images is None else (int(images.shape[2]), int(images.shape[3]))
-        config.embeddings.append(_embedding.embedding_info(subdir, step, tag, metadata is not None, hw))
+        config.embeddings.append(
+            _embedding.embedding_info(subdir, step, tag, metadata is not None, hw)
+        )
         _embedding.write_config(log_dir, config)
 
     def add_pr_curve(
@@ -169,7 +183,9 @@ class _RareEventsMixin:
             walltime: Optional override default walltime (time.time()) seconds after epoch.
         """
         self._get_file_writer().add_summary(
-            summary.pr_curve(tag, labels, predictions, num_thresholds, weights), global_step, walltime
+            summary.pr_curve(tag, labels, predictions, num_thresholds, weights),
+            global_step,
+            walltime,
         )
 
     def add_pr_curve_raw(
@@ -343,7 +359,9 @@ class _RareEventsMixin:
             self._hparams_in_run = True
             writer = self._get_file_writer()
         else:
-            run_dir = os.path.join(self._get_file_writer().get_logdir(), run_name or str(time.time()))
+            run_dir = os.path.join(
+                self._get_file_writer().get_logdir(), run_name or str(time.time())
+            )
             writer = FileWriter(run_dir)
         try:
             for s in (*summaries, *metrics):

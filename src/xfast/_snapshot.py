@@ -35,7 +35,9 @@ class Snapshot:
         self._data = data
         self._ready = ready
         self.shape: tuple[int, ...] = tuple(data.shape)
-        self.dtype: np.dtype = data.dtype if isinstance(data, np.ndarray) else _numpy_dtype(data.dtype)
+        self.dtype: np.dtype = (
+            data.dtype if isinstance(data, np.ndarray) else _numpy_dtype(data.dtype)
+        )
 
     def array(self) -> np.ndarray:
         """The copied data as a numpy array (blocks until a CUDA copy has landed)."""

@@ -159,7 +159,9 @@ class FileWriter:
             tid = self._tags[tag] = self._live_engine().intern(tag)
         return tid
 
-    def add_event(self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None) -> None:
+    def add_event(
+        self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> None:
         """Adds an event (a tensorboard ``Event`` protobuf message) to the event file.
 
         Args:
@@ -194,7 +196,9 @@ class FileWriter:
         graph, run_metadata = graph_profile
         wall = time.time() if walltime is None else walltime
         engine = self._live_engine()
-        engine.add_event(_event_wire.event_bytes(wall, 0, _event_wire.GRAPH_DEF, graph.SerializeToString()))
+        engine.add_event(
+            _event_wire.event_bytes(wall, 0, _event_wire.GRAPH_DEF, graph.SerializeToString())
+        )
         trm = _event_wire.tagged_run_metadata("step1", run_metadata.SerializeToString())
         engine.add_event(_event_wire.event_bytes(wall, 0, _event_wire.TAGGED_RUN_METADATA, trm))
 

@@ -185,7 +185,9 @@ def tensor_proto(tag: str, tensor: Any) -> Any:
     if spec is None:
         raise ValueError(f"{tag} has unsupported tensor dtype {tensor.dtype}")
     dtype, field, values = spec
-    proto = _proto.TensorProto(dtype=_proto.DataType.Value(dtype), tensor_shape=_shape(tensor.shape))
+    proto = _proto.TensorProto(
+        dtype=_proto.DataType.Value(dtype), tensor_shape=_shape(tensor.shape)
+    )
     # Lazily conjugated or negated views (x.conj(), x.conj().imag) are materialised first.
     data = tensor.detach().cpu().resolve_conj().resolve_neg().contiguous()
     getattr(proto, field).extend(values(data).tolist())
@@ -291,7 +293,9 @@ def text(tag: str, text: str) -> Any:
         tensor_shape=_shape([1]),
     )
     metadata = _plugin_metadata("text", _proto.TextPluginData(version=0).SerializeToString())
-    return Summary(value=[Summary.Value(tag=tag + "/text_summary", metadata=metadata, tensor=proto)])
+    return Summary(
+        value=[Summary.Value(tag=tag + "/text_summary", metadata=metadata, tensor=proto)]
+    )
 
 
 def custom_scalars(layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> Any:
@@ -327,7 +331,9 @@ def custom_scalars(layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> Any:
                         f"Margin chart {title!r} needs exactly 3 tags (value, lower, upper), "
                         f"got {len(tags)}"
                     )
-                series = _proto.MarginChartContent.Series(value=tags[0], lower=tags[1], upper=tags[2])
+                series = _proto.MarginChartContent.Series(
+                    value=tags[0], lower=tags[1], upper=tags[2]
+                )
                 chart = _proto.Chart(title=title, margin=_proto.MarginChartContent(series=[series]))
             else:  # torch treats every other kind as Multiline
                 chart = _proto.Chart(title=title, multiline=_proto.MultilineChartContent(tag=tags))
@@ -422,14 +428,17 @@ def compute_curve(
     predictions = np.asarray(predictions)
     if labels.shape != predictions.shape:
         raise ValueError(
-            f"labels and predictions must have one shape, got {labels.shape} and {predictions.shape}"
+            "labels and predictions must have one shape, "
+            f"got {labels.shape} and {predictions.shape}"
         )
     minimum_count = 1e-7
     weights = 1.0 if weights is None else _make_np(weights)
     buckets = np.int32(np.floor(predictions * (num_thresholds - 1)))
     positive = labels.astype(np.float64)
     bounds = (0, num_thresholds - 1)
-    tp_buckets, _ = np.histogram(buckets, bins=num_thresholds, range=bounds, weights=positive * weights)
+    tp_buckets, _ = np.histogram(
+        buckets, bins=num_thresholds, range=bounds, weights=positive * weights
+    )
     fp_buckets, _ = np.histogram(
         buckets, bins=num_thresholds, range=bounds, weights=(1.0 - positive) * weights
     )
@@ -575,7 +584,9 @@ def hparams(
             kind, field = "DATA_TYPE_STRING", "string_value"
         elif is_tensor(v):
             start.hparams[k].number_value = float(_make_np(v).reshape(-1)[0])
-            infos.append(_proto.HParamInfo(name=k, type=_proto.HParamDataType.Value("DATA_TYPE_FLOAT64")))
+            infos.append(
+                _proto.HParamInfo(name=k, type=_proto.HParamDataType.Value("DATA_TYPE_FLOAT64"))
+            )
             continue
         else:
             raise ValueError(
@@ -592,9 +603,15 @@ def hparams(
     )
     end = _proto.SessionEndInfo(status=_proto.HParamStatus.Value("STATUS_SUCCESS"))
     return (
-        _hparams_summary(EXPERIMENT_TAG, _proto.HParamsPluginData(experiment=experiment, version=0)),
-        _hparams_summary(SESSION_START_INFO_TAG, _proto.HParamsPluginData(session_start_info=start, version=0)),
-        _hparams_summary(SESSION_END_INFO_TAG, _proto.HParamsPluginData(session_end_info=end, version=0)),
+        _hparams_summary(
+            EXPERIMENT_TAG, _proto.HParamsPluginData(experiment=experiment, version=0)
+        ),
+        _hparams_summary(
+            SESSION_START_INFO_TAG, _proto.HParamsPluginData(session_start_info=start, version=0)
+        ),
+        _hparams_summary(
+            SESSION_END_INFO_TAG, _proto.HParamsPluginData(session_end_info=end, version=0)
+        ),
     )
 
 

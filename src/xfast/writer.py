@@ -185,7 +185,13 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         """
         if reduce is not None:
             return _reduce.reduce_scalars(
-                self, {tag: scalar_value}, global_step, walltime, new_style, double_precision, reduce
+                self,
+                {tag: scalar_value},
+                global_step,
+                walltime,
+                new_style,
+                double_precision,
+                reduce,
             )
         fw = self.file_writer
         if fw is None:
@@ -254,7 +260,9 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             fw = self.all_writers.get(fw_tag)
             if fw is None:
                 fw = self.all_writers[fw_tag] = self._new_file_writer(fw_tag, None)
-            fw._engine.add_scalar(fw._tag_id(main_tag), to_float(scalar_value), step, wall, _STYLE_SIMPLE)
+            fw._engine.add_scalar(
+                fw._tag_id(main_tag), to_float(scalar_value), step, wall, _STYLE_SIMPLE
+            )
 
     def add_scalar_dict(
         self,
@@ -359,7 +367,9 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
                 _device_log.add_histogram_device(self, tag, values, global_step, walltime, max_bins)
                 return
             if self._completion is not None and self._completion.pending(tag):
-                _device_log.add_histogram_deferred(self, tag, values, global_step, walltime, max_bins)
+                _device_log.add_histogram_deferred(
+                    self, tag, values, global_step, walltime, max_bins
+                )
                 return
         step = to_step(global_step)
         wall = time.time() if walltime is None else walltime
@@ -528,7 +538,9 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
-        fw._engine.add_text(fw._tag_id(tag + "/text_summary"), text_string, to_step(global_step), walltime)
+        fw._engine.add_text(
+            fw._tag_id(tag + "/text_summary"), text_string, to_step(global_step), walltime
+        )
 
     def flush(self) -> None:
         """Flushes the event file to disk.

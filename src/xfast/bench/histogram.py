@@ -70,7 +70,9 @@ def run(libs: list[str], cfg: Config) -> Section:
         cpu = Row(f"{name} CPU time, all threads", "s")
         disk = Row(f"{name} time to disk", "s")
         for lib in libs:
-            times, cpus, to_disk, problem = _timed_run(lib, x, fast_reps if lib == "xfast" else slow_reps)
+            times, cpus, to_disk, problem = _timed_run(
+                lib, x, fast_reps if lib == "xfast" else slow_reps
+            )
             caller.samples[lib], caller.values[lib] = times, median(times)
             cpu.samples[lib], cpu.values[lib] = cpus, median(cpus)
             disk.samples[lib] = [to_disk]

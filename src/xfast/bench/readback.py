@@ -47,7 +47,8 @@ def count_records(logdir: str) -> tuple[int, bytes]:
 
 
 def check_scalar_file(logdir: str, records: int, tag: str, step: int, value: float) -> str:
-    """'' when logdir holds `records` records and the last is Event{step, tag: value}, else why not."""
+    """'' when logdir holds `records` records and the last is Event{step, tag: value}, else
+    why not."""
     from tensorboard.compat.proto import event_pb2
 
     n, last = count_records(logdir)
@@ -64,7 +65,10 @@ def check_scalars(logdir: str, tag: str, expected: list[tuple[int, float]]) -> s
     """'' when the loader reads exactly `expected` (step, value) pairs for tag, else why not."""
     got = [(s.step, s.value) for s in accumulator(logdir).Scalars(tag)]
     if got != expected:
-        bad = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+        bad = next(
+            (i for i, (a, b) in enumerate(zip(got, expected)) if a != b),
+            min(len(got), len(expected)),
+        )
         return f"{len(got)} scalars read back, expected {len(expected)}; first difference at #{bad}"
     return ""
 

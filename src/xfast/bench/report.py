@@ -88,15 +88,27 @@ def render(env_lines: list[str], sections: list[Section], libs: list[str]) -> st
             met = "" if row.met is None else ("yes" if row.met else "NO")
             cells += [row.target, met]
             table.append(cells)
-        table.append(["correct"] + [_correct(sec, lib) for lib in shown] + [""] * (len(anchors) + 2))
+        table.append(
+            ["correct"] + [_correct(sec, lib) for lib in shown] + [""] * (len(anchors) + 2)
+        )
         widths = [max(len(r[i]) for r in table) for i in range(len(head))]
         out += ["", f"== {sec.title} =="]
         for r in table:
-            out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+            out.append(
+                "  ".join(
+                    c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+                )
+            )
         out += [f"  note: {row.metric}: {row.note}" for row in sec.rows if row.note]
         for lib, problems in sec.problems.items():
             out += [f"  INCORRECT {lib}: {p}" for p in problems]
-    out += ["", "ratios: how many times better xfast is (anchor time / xfast time, or xfast rate / anchor rate)"]
+    out += [
+        "",
+        (
+            "ratios: how many times better xfast is "
+            "(anchor time / xfast time, or xfast rate / anchor rate)"
+        ),
+    ]
     return "\n".join(out)
 
 

@@ -34,7 +34,13 @@ def _timed_run(lib: str, calls: int) -> tuple[float, float, float, int, str]:
         c2 = cpu_ns()
         # file_version + warm-up + the timed calls.
         problem = readback.check_scalar_file(d, calls + 2, TAG, calls - 1, VALUE)
-    return (t1 - t0) / calls / 1e9, calls / ((t2 - t0) / 1e9), (c2 - c0) / calls / 1e9, high_water, problem
+    return (
+        (t1 - t0) / calls / 1e9,
+        calls / ((t2 - t0) / 1e9),
+        (c2 - c0) / calls / 1e9,
+        high_water,
+        problem,
+    )
 
 
 def _check_values(lib: str, calls: int) -> str:

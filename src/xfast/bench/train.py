@@ -54,8 +54,9 @@ def _timed(fn: Callable[[], None]) -> tuple[float, float]:
     return (now_ns() - s) / 1e9, (cpu_ns() - c) / 1e9
 
 
-def _measure(lib: str, model: Any, step: Callable[[], None], steps: int,
-             log: Callable[[Any, Any, int], None]) -> tuple[list[tuple[float, float]], list[tuple[float, float]], str]:
+def _measure(
+    lib: str, model: Any, step: Callable[[], None], steps: int, log: Callable[[Any, Any, int], None]
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], str]:
     """((wall, CPU) of each bare step, (wall, CPU) of each logged step, correctness problem)
     with bare and logged steps alternating, so both see the same machine load."""
     bare: list[tuple[float, float]] = []
