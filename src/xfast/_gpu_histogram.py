@@ -101,6 +101,18 @@ def _use_triton(
     )
 
 
+def _programs(torch: Any, device: Any) -> int:
+    """The Triton grid size for `device`: a few programs per SM (looked up once)."""
+    key = ("programs", str(device))
+    n = _triton_state.get(key)
+    if n is None:
+        n = 4
+        if device.type == "cuda":
+            n *= torch.cuda.get_device_properties(device).multi_processor_count
+        _triton_state[key] = n
+    return int(n)
+
+
 def _disable_triton(e: Exception) -> None:
     _triton_state["disabled"] = e
     warnings.warn(
@@ -153,12 +165,10 @@ def histogram_device(
     tables = _device_tables(torch, device)
     if _use_triton(device, tensors, prev):
         try:
-            from xfast._triton_histogram import histogram_triton
+            from xfast._triton_histogram import device_table, histogram_triton
 
-            programs = 4
-            if device.type == "cuda":
-                programs *= torch.cuda.get_device_properties(device).multi_processor_count
-            return histogram_triton(torch, tensors, prev, tables[0], tables[1], NBINS, programs)
+            return histogram_triton(torch, tensors, prev, device_table(torch, device), NBINS,
+                                    _programs(torch, device))
         except Exception as e:  # a compile/launch problem must not cost the user their run
             _disable_triton(e)
     k = len(tensors)
