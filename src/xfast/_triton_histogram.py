@@ -1,36 +1,33 @@
 # SPDX-License-Identifier: Apache-2.0
 """The default-bins histogram as two Triton kernels per batch (float32/bfloat16/float16).
 
-Same result layout as xfast._gpu_histogram (whose torch-ops code is the reference this kernel is
-tested against). One read of the tensors computes, per element, its slot with one gather from a
-packed table, counts it in a 256-bin ``tl.histogram`` held in registers for the whole program,
-and accumulates finite-value moments in float64; a second small kernel sums the programs' rows
-into the packed float64 result. All tensors of one dtype go in one launch (a model's
-parameters: one launch per step), and the host-side launch layout is cached per batch layout,
-so logging the same model every step uploads nothing. Temporaries: O(programs * slots),
-whatever the tensors' sizes. Used only for CUDA tensors when triton imports; any failure falls
-back to the torch-ops path (xfast._gpu_histogram).
+Same result layout as xfast._gpu_histogram (whose torch-ops code is the reference this kernel
+is tested against). One read of the tensors computes, per element, its slot with one gather
+from a 32 KiB packed table, counts it in a 256-bin ``tl.histogram`` kept in registers for the
+whole program (two windows of slots placed from a sample; the rare values outside them take
+one atomic each), and accumulates finite-value moments in float64; a second small kernel sums
+the programs' rows into the packed float64 result. All tensors of one dtype go in one launch (a
+model's parameters: one launch per step), and the launch layout is cached per batch layout, so
+logging the same model every step uploads nothing. Temporaries: O(programs * slots), whatever
+the tensors' sizes. Used only for CUDA tensors when triton imports; any failure falls back to
+the torch-ops path (xfast._gpu_histogram).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
-import numpy as np
+import torch
 import triton
 import triton.language as tl
-
-from xfast import _core
 
 _NSLOT = 2048  # a program's count row: slots 0..1549, then the special slots below
 _ZERO_SLOT = 775  # slot of bin [0, 1e-12): where +0.0 and -0.0 go
 _PINF, _NAN, _NINF, _ZCOUNT = 1552, 1553, 1554, 1555  # special slots (zeros: also in 775)
-# The register histogram's bins: a window of _WN slots for negative values, one of _WP slots for
-# positive values, then zero, +inf, NaN, -inf and a bin for what is counted elsewhere.
-_HB, _WN, _WP = 256, 128, 123
-_HB_ZERO = _WN + _WP  # 251; +inf, NaN, -inf follow
-_HB_NONE = _HB - 1
+# The register histogram (`bins` wide, 256 by default) has a window of bins / 2 slots for
+# negative values, one of bins / 2 - 5 slots for positive values, then zero, +inf, NaN, -inf
+# and a bin for what is counted elsewhere.
 _MARGIN = 8  # window slack beyond the sampled extremes: 1.1^8 = 2.1x in magnitude
 _SAMPLE = 1024  # elements sampled per program to place its windows
 _COLS = 1024  # block columns (one row per thread group); a block is rows x _COLS
@@ -41,14 +38,12 @@ _NPART = 10  # packed result columns after the bins (see _gpu_histogram.MOMENTS)
 
 @triton.jit
 def _slot(x, tbl_ptr, mask):
-    # The packed table holds, per 2^-8-wide range of float32 values (bits >> 15), the slot of
-    # the range's smallest value and, above bit 16, the first key at which the slot goes up by
-    # one (a range holds at most one edge). The key orders the range's values: the low 15
-    # bits, flipped for negative values.
+    # See _gpu_histogram.packed_slot_table: one 32 KiB table (L1-resident; a warp's values
+    # touch few of its lines), indexed by sign, exponent and 4 mantissa bits.
     bits = x.to(tl.int32, bitcast=True)
-    e = tl.load(tbl_ptr + ((bits >> 15) & 0x1FFFF), mask=mask, other=0)
-    key = (bits & 0x7FFF) ^ ((bits >> 31) & 0x7FFF)
-    return (e & 0xFFFF) + (key >= ((e >> 16) & 0xFFFF)).to(tl.int32)
+    e = tl.load(tbl_ptr + ((bits >> 19) & 0x1FFF), mask=mask, other=0)
+    key = (bits & 0x7FFFF) ^ ((bits >> 31) & 0x7FFFF)
+    return (e & 0x7FF) + (key >= (e >> 11)).to(tl.int32)
 
 
 @triton.jit
@@ -57,7 +52,7 @@ def _histogram_kernel(
     HAS_PREV: tl.constexpr, ALIGNED: tl.constexpr, ROWS: tl.constexpr, COLS: tl.constexpr,
     NSLOT: tl.constexpr, SAMPLE: tl.constexpr, HB: tl.constexpr, WN: tl.constexpr,
     WP: tl.constexpr, MARGIN: tl.constexpr, ZSLOT: tl.constexpr, PINF: tl.constexpr,
-    ZCOUNT: tl.constexpr, COPIES: tl.constexpr, VEC: tl.constexpr,
+    ZCOUNT: tl.constexpr,
 ):
     # Several tensors of one dtype in one launch: program pid works on the launch's tensor tid,
     # blocks lpid * iters .. +iters of it. Tensor j starts meta[j] elements after x_ptr (prev:
@@ -88,13 +83,10 @@ def _histogram_kernel(
     hi_p = tl.max(tl.where(snz & (ss >= ZSLOT) & (ss < PINF), ss, -NSLOT), axis=0) + MARGIN
     lo_p = hi_p - (WP - 1)
 
-    col = tl.arange(0, COLS)[None, :]
-    local = tl.arange(0, ROWS)[:, None] * COLS + col
-    # tl.histogram counts with shared-memory atomics, which serialize when lanes of a warp hit
-    # one address (most values of a block fall in a few bins). Each bin has COPIES counters,
-    # one per group of lanes (a thread holds VEC consecutive columns), summed at the end.
-    copy = (col // VEC) % COPIES
-    hist = tl.zeros([HB * COPIES], dtype=tl.int32)
+    local = tl.arange(0, ROWS)[:, None] * COLS + tl.arange(0, COLS)[None, :]
+    # tl.histogram's cost grows with its bin count (Triton 3.6 on an H200: 2048 bins ran ~3x
+    # slower than 256, 8192 over 100x), hence two windows rather than all 2048 slots.
+    hist = tl.zeros([HB], dtype=tl.int32)
     s_sum = tl.zeros([COLS], dtype=tl.float64)
     s_sq = tl.zeros([COLS], dtype=tl.float64)
     s_up = tl.zeros([COLS], dtype=tl.float64)
@@ -113,12 +105,11 @@ def _histogram_kernel(
         in_n = nz & (s < ZSLOT) & (rn < WN)
         in_p = nz & fin & (s >= ZSLOT) & (rp < WP)
         special = tl.where(nz, s - PINF + HB_ZERO + 1, HB_ZERO)
-        h = tl.where(in_n, s - lo_n, tl.where(in_p, s - lo_p + WN, tl.where(fin & nz, HB_NONE,
-                                                                          special)))
+        elsewhere = tl.where(fin & nz, HB_NONE, special)
+        h = tl.where(in_n, s - lo_n, tl.where(in_p, s - lo_p + WN, elsewhere))
         h = tl.where(m, h, HB_NONE)
         tl.atomic_add(priv + s, 1, mask=m & fin & nz & (~in_n) & (~in_p), sem="relaxed")
-        hist += tl.histogram(tl.reshape(h * COPIES + copy, [BLOCK], can_reorder=True),
-                             HB * COPIES)
+        hist += tl.histogram(tl.reshape(h, [BLOCK], can_reorder=True), HB)
         d = tl.where(fin, x, 0.0).to(tl.float64)
         s_sum += tl.sum(d, axis=0)
         s_sq += tl.sum(d * d, axis=0)
@@ -129,10 +120,9 @@ def _histogram_kernel(
             p = tl.load(prev_ptr + poff + start + local, mask=m, other=0.0).to(tl.float64)
             u = tl.where(fin, d - p, 0.0)
             s_up += tl.sum(u * u, axis=0)
-    hist = tl.sum(tl.reshape(hist, [HB, COPIES]), axis=1)
     b = tl.arange(0, HB)
-    target = tl.where(b < WN, lo_n + b, tl.where(b < HB_ZERO, lo_p + b - WN,
-                                                 tl.where(b == HB_ZERO, ZSLOT, PINF + b - HB_ZERO - 1)))
+    special_slot = tl.where(b == HB_ZERO, ZSLOT, PINF + b - HB_ZERO - 1)
+    target = tl.where(b < WN, lo_n + b, tl.where(b < HB_ZERO, lo_p + b - WN, special_slot))
     tl.atomic_add(priv + target, hist, mask=(hist > 0) & (b < HB_NONE), sem="relaxed")
     tl.atomic_add(priv + ZCOUNT, tl.sum(tl.where(b == HB_ZERO, hist, 0), axis=0), sem="relaxed")
     out = part_ptr + pid.to(tl.int64) * 8
@@ -189,38 +179,6 @@ def _reduce_kernel(
         tl.store(row + NBINS + 9, tl.sum(tl.where(q == 4, tot, 0.0), axis=0))
 
 
-def packed_table() -> np.ndarray:
-    """The one-gather slot table (int32[131072]) built from the native two-table method.
-
-    Entry r covers the float32 values whose bits >> 15 equal r: its low 16 bits hold the slot
-    of the range's smallest value, its high 16 bits the first key (low 15 bits of the value,
-    flipped for negative values, so keys grow with the value) from which the slot is one more,
-    32768 if none. The cut is found by bisection over the two-table method, which is monotone
-    within a range. Exponent-255 ranges map +inf, NaN and -inf to the special slots.
-    """
-    slots16, thr = _core.default_slot_table()
-    slots = slots16.astype(np.int64)
-    r = np.arange(slots.size, dtype=np.int64)
-    flip = np.where(r >> 16 == 1, 0x7FFF, 0)
-
-    def slot_at(key: np.ndarray) -> np.ndarray:
-        x = ((r << 15) | (key ^ flip)).astype(np.uint32).view(np.float32)
-        with np.errstate(invalid="ignore"):
-            return slots + (x >= thr[slots])
-
-    lo, hi = np.zeros_like(r), np.full_like(r, 32768)
-    while (lo < hi).any():
-        mid = (lo + hi) // 2
-        up = (slot_at(np.minimum(mid, 32767)) > slots) & (mid < 32768)
-        hi, lo = np.where(up, mid, hi), np.where(up, lo, np.minimum(mid + 1, hi))
-    special = (r & 0xFF00) == 0xFF00
-    base = np.where(special, _NAN, slots)
-    cut = np.where(special, 32768, hi)
-    base[0xFF00], cut[0xFF00] = _PINF, 1  # key 0: +inf, then NaNs
-    base[0x1FF00], cut[0x1FF00] = _NAN, 0x7FFF  # NaNs, then -inf at the largest key
-    return (base | (cut << 16)).astype(np.uint32).view(np.int32)
-
-
 _tables: dict[str, Any] = {}
 
 
@@ -232,31 +190,33 @@ def _upload(torch: Any, device: Any, host: Any) -> Any:
 
 
 def device_table(torch: Any, device: Any) -> Any:
-    """packed_table() on `device`, uploaded once."""
+    """_gpu_histogram.packed_slot_table() on `device`, uploaded once."""
+    from xfast._gpu_histogram import packed_slot_table
+
     key = str(device)
     t = _tables.get(key)
     if t is None:
-        t = _tables[key] = _upload(torch, device, torch.from_numpy(packed_table()))
+        t = _tables[key] = _upload(torch, device, torch.from_numpy(packed_slot_table()))
     return t
 
 
 def supports(t: Any, p: Optional[Any] = None) -> bool:
     """Whether this kernel takes tensor t (the three float types it widens exactly) and its
     optional previous value p (same dtype, same size, contiguous)."""
-    ok = str(t.dtype) in _DTYPES and t.is_contiguous()
+    ok = t.dtype in _DTYPES and t.is_contiguous()
     if p is not None:
         ok = ok and p.dtype == t.dtype and p.numel() == t.numel() and p.is_contiguous()
     return bool(ok)
 
 
-_DTYPES = ("torch.float32", "torch.bfloat16", "torch.float16")
+_DTYPES = frozenset((torch.float32, torch.bfloat16, torch.float16))
 _LAYOUTS_MAX = 64
 _layouts: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 
 
 def _layout(
-    torch: Any, device: Any, key: tuple[Any, ...], specs: list[tuple[Any, bool, int, int, int]],
-    programs: int, rows: int,
+    torch: Any, device: Any, key: tuple[Any, ...],
+    make_specs: Callable[[], list[tuple[Any, bool, int, int, int]]], programs: int, rows: int,
 ) -> tuple[Any, ...]:
     """Launch metadata for a batch layout (per tensor: dtype, has_prev, element offsets of the
     tensor and its prev from the first of its dtype group, numel), uploaded once and kept for
@@ -265,6 +225,7 @@ def _layout(
     if hit is not None:
         _layouts.move_to_end(key)
         return hit
+    specs = make_specs()
     block = rows * _COLS
     groups: dict[tuple[Any, bool], list[int]] = {}
     for j, (dtype, has_prev, _, _, _) in enumerate(specs):
@@ -302,7 +263,7 @@ def _layout(
 
 def histogram_triton(
     torch: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]],
-    table: Any, nbins: int, programs: int, rows: int = 4, num_warps: int = 8, copies: int = 8,
+    table: Any, nbins: int, programs: int, rows: int = 2, num_warps: int = 4, bins: int = 256,
 ) -> Any:
     """Packed (len(tensors), nbins + 10) float64 rows, as _gpu_histogram.histogram_device.
 
@@ -311,19 +272,34 @@ def histogram_triton(
     program looping over blocks of rows x 1024 elements of one tensor.
     """
     device = tensors[0].device
-    firsts: dict[tuple[Any, bool], tuple[int, int]] = {}
-    specs = []
-    for j, t in enumerate(tensors):
-        p = prev[j] if prev is not None else None
-        has_prev = p is not None and p.dtype == t.dtype
-        g = (t.dtype, has_prev)
-        x_ptr = t.data_ptr()
-        p_ptr = p.data_ptr() if has_prev else x_ptr
-        base = firsts.setdefault(g, (x_ptr, p_ptr))
-        es = t.element_size()
-        specs.append((t.dtype, has_prev, (x_ptr - base[0]) // es, (p_ptr - base[1]) // es,
-                      t.numel()))
-    key = (str(device), programs, rows, tuple(specs))
+    dtype = tensors[0].dtype
+    if (prev is None or all(p is None for p in prev)) and all(t.dtype == dtype for t in tensors):
+        # The common case (a model's parameters or gradients): the key is built from a few
+        # list comprehensions, the per-tensor specs only when the layout is new.
+        ptrs = [t.data_ptr() for t in tensors]
+        es = tensors[0].element_size()
+        offs = tuple([(q - ptrs[0]) // es for q in ptrs])
+        sizes = tuple([t.numel() for t in tensors])
+        key: tuple[Any, ...] = (str(device), programs, rows, dtype, offs, sizes)
+
+        def specs() -> list[tuple[Any, bool, int, int, int]]:
+            return [(dtype, False, o, o, n) for o, n in zip(offs, sizes)]
+    else:
+        firsts: dict[tuple[Any, bool], tuple[int, int]] = {}
+        full = []
+        for j, t in enumerate(tensors):
+            p = prev[j] if prev is not None else None
+            has_prev = p is not None and p.dtype == t.dtype
+            x_ptr = t.data_ptr()
+            p_ptr = p.data_ptr() if p is not None and has_prev else x_ptr
+            base = firsts.setdefault((t.dtype, has_prev), (x_ptr, p_ptr))
+            es = t.element_size()
+            full.append((t.dtype, has_prev, (x_ptr - base[0]) // es, (p_ptr - base[1]) // es,
+                         t.numel()))
+        key = (str(device), programs, rows, tuple(full))
+
+        def specs() -> list[tuple[Any, bool, int, int, int]]:
+            return full
     launches, rmeta, total = _layout(torch, device, key, specs, programs, rows)
     scratch = torch.zeros((total, _NSLOT), dtype=torch.int32, device=device)
     part = torch.empty((total, _PART), dtype=torch.float64, device=device)
@@ -333,9 +309,8 @@ def histogram_triton(
         _histogram_kernel[(grid,)](
             x0, p0, meta, kg, tid, lpid, iters, table, scratch[row:], part[row:],
             HAS_PREV=has_prev, ALIGNED=aligned, ROWS=rows, COLS=_COLS, NSLOT=_NSLOT,
-            SAMPLE=_SAMPLE, HB=_HB, WN=_WN, WP=_WP, MARGIN=_MARGIN, ZSLOT=_ZERO_SLOT,
-            PINF=_PINF, ZCOUNT=_ZCOUNT, COPIES=copies, VEC=16 // x0.element_size(),
-            num_warps=num_warps,
+            SAMPLE=_SAMPLE, HB=bins, WN=bins // 2, WP=bins // 2 - 5, MARGIN=_MARGIN,
+            ZSLOT=_ZERO_SLOT, PINF=_PINF, ZCOUNT=_ZCOUNT, num_warps=num_warps,
         )
     out = torch.empty((len(tensors), nbins + _NPART), dtype=torch.float64, device=device)
     _reduce_kernel[(len(tensors), triton.cdiv(_ZCOUNT + 1, _RC))](
