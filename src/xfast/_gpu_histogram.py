@@ -140,10 +140,9 @@ def _use_triton(
         from xfast import _triton_histogram
     except ImportError:
         return False
-    return all(
-        _triton_histogram.supports(t, prev[j] if prev is not None else None)
-        for j, t in enumerate(tensors)
-    )
+    if prev is None or all(p is None for p in prev):
+        return all(_triton_histogram.supports(t) for t in tensors)
+    return all(_triton_histogram.supports(t, p) for t, p in zip(tensors, prev))
 
 
 def _programs(torch: Any, device: Any) -> int:
