@@ -19,7 +19,7 @@ from torch.utils.tensorboard.summary import make_histogram
 
 from xfast import SummaryWriter, _core, _device_log
 from xfast._convert import histogram_buffer
-from xfast._gpu_histogram import COL, NBINS, histogram_device
+from xfast._gpu_histogram import COL, NBINS, histogram_device, packed_slot_table
 
 EDGES = np.asarray(_core.default_edges())
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -320,6 +320,43 @@ def test_gpu_check_script_skips_cleanly_without_cuda() -> None:
     assert "PASS" in r.stdout
 
 
+def _two_table_slots(bits: np.ndarray) -> np.ndarray:
+    """The native two-table slot of float32 bit patterns (checked against np.histogram above)."""
+    slots16, thr = _core.default_slot_table()
+    s = slots16.astype(np.int64)[(bits >> 15).astype(np.int64)]
+    with np.errstate(invalid="ignore"):
+        return s + (bits.view(np.float32) >= thr[s])
+
+
+def _packed_slots(bits: np.ndarray) -> np.ndarray:
+    """The device kernels' one-gather slot (xfast._triton_histogram._slot), in numpy."""
+    b = bits.view(np.int32).astype(np.int64)
+    e = packed_slot_table().astype(np.int64)[(b >> 19) & 0x1FFF]
+    key = (b & 0x7FFFF) ^ ((b >> 31) & 0x7FFFF)
+    return (e & 0x7FF) + (key >= (e >> 11))
+
+
+def test_packed_slot_table_matches_the_two_table_method() -> None:
+    table = packed_slot_table().astype(np.int64)
+    r = np.arange(8192, dtype=np.int64)
+    flip = np.where(r >> 12 == 1, 0x7FFFF, 0)
+    cut = table >> 11
+    keys = [np.zeros_like(r), np.clip(cut - 1, 0, 0x7FFFF), np.clip(cut, 0, 0x7FFFF),
+            np.full_like(r, 0x7FFFF)]
+    rng = np.random.default_rng(5)
+    patterns = [((r << 19) | (k ^ flip)).astype(np.uint32) for k in keys]
+    patterns.append(rng.integers(0, 2**32, 2_000_000, dtype=np.uint64).astype(np.uint32))
+    patterns.append(np.arange(65536, dtype=np.uint32) << 16)  # every bfloat16
+    patterns.append(np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
+                    .view(np.uint32))  # every float16
+    for bits in patterns:
+        finite = np.isfinite(bits.view(np.float32))
+        assert np.array_equal(_packed_slots(bits)[finite], _two_table_slots(bits)[finite])
+    special = np.array([0x7F800000, 0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800000], np.uint32)
+    assert _packed_slots(special).tolist() == [1552, 1553, 1553, 1553, 1554]
+    assert not ((_packed_slots(special) >= 1) & (_packed_slots(special) <= NBINS)).any()
+
+
 _TRITON_CHILD = """
 import sys, numpy as np, torch
 import triton.runtime.interpreter as ti
@@ -334,13 +371,13 @@ def _patched(tensor, scope):
 
 ti._patch_lang_tensor = _patched
 from xfast import _gpu_histogram as g
-from xfast._triton_histogram import histogram_triton
+from xfast._triton_histogram import device_table, histogram_triton
 x = torch.from_numpy(np.load(sys.argv[1]))
-slots, thr, _ = g._device_tables(torch, x.device)
+table = device_table(torch, x.device)
 
 
 def same(ts, prev):
-    a = histogram_triton(torch, ts, prev, slots, thr, g.NBINS, 3).numpy()
+    a = histogram_triton(torch, ts, prev, table, g.NBINS, 3, rows=1).numpy()
     b = g.histogram_device(ts, prev).numpy()
     assert (a[:, :g.NBINS] == b[:, :g.NBINS]).all(), [t.dtype for t in ts]
     np.testing.assert_allclose(a[:, g.NBINS:], b[:, g.NBINS:], rtol=1e-9, atol=1e-6)
@@ -356,6 +393,10 @@ same([x, x[7:5007].bfloat16(), other, x[3:2000]], [None, None, other * 0.5, None
 rng = np.random.default_rng(1)
 wide = rng.standard_normal(6000) * np.exp(rng.uniform(-60, 45, 6000))
 same([torch.from_numpy(wide.astype(np.float32))], None)
+# Nothing to place the windows on: all zeros, all NaN, zeros then values, one sign only.
+y = x.clone()
+y[:9000] = 0.0
+same([torch.zeros(3000), torch.full((2000,), float("nan")), y, x.abs(), -x.abs()], None)
 print("ok")
 """
 

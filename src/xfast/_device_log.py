@@ -304,12 +304,16 @@ def add_histograms(
     # Device tensors: one batched computation and one small copy per device (no host sync).
     by_device: dict[Any, list[_Item]] = {}
     host_items: list[_Item] = []
+    torch = torch_module()
+    tensor_type = torch.Tensor if torch is not None else ()
     for it in items:
-        if is_device_tensor(it.tensor):
-            by_device.setdefault(it.tensor.device, []).append(it)
+        t = it.tensor
+        # is_device_tensor, inlined: this loop runs once per parameter and gradient per call.
+        device = t.device if isinstance(t, tensor_type) else None
+        if device is not None and device.type != "cpu":
+            by_device.setdefault(device, []).append(it)
         else:
             host_items.append(it)
-    torch = torch_module()
     q: Optional[CompletionQueue] = writer.__dict__.get("_completion")
     for group in by_device.values():
         result = histogram_device([it.tensor for it in group], [it.prev for it in group])

@@ -9,13 +9,13 @@ bucket; counts go into a fixed-size tensor with ``index_add_``. ``torch.bincount
 memory with ``non_blocking=True``.
 
 Two implementations, one result: for CUDA float32/bfloat16/float16 tensors a fused Triton
-kernel (xfast._triton_histogram: one read pass, one launch per tensor plus ~10 ops per batch)
-when triton imports; otherwise, and for every other dtype or device, these torch ops. The torch
-ops stay because they run anywhere: CI checks them bucket for bucket against the native kernel
-on CPU tensors, and the Triton kernel against them (Triton's interpreter, and
-benchmarks/gpu_check.py on a GPU). A Triton failure at run time warns once and falls back.
-``XFAST_DEVICE_HISTOGRAM=torch`` forces the torch ops. Their cost is ~20 kernel launches and
-several passes per chunk.
+kernel (xfast._triton_histogram: one read pass, one launch per dtype in the batch plus one
+reduction launch) when triton imports; otherwise, and for every other dtype or device, these
+torch ops. The torch ops stay because they run anywhere: CI checks them bucket for bucket
+against the native kernel on CPU tensors, and the Triton kernel against them (Triton's
+interpreter, and benchmarks/gpu_check.py on a GPU). A Triton failure at run time warns once
+and falls back. ``XFAST_DEVICE_HISTOGRAM=torch`` forces the torch ops. Their cost is ~20 kernel
+launches and several passes per chunk.
 
 Temporaries are bounded: tensors are processed in chunks of ``chunk_elements()`` elements
 (about 64 bytes of temporaries per element, so <= 64 MiB), plus O(buckets) accumulators.
@@ -80,6 +80,51 @@ def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
 
 _triton_state: dict[str, Any] = {}
 
+# Special slots of packed_slot_table (beyond the NBINS + 2 count slots).
+SLOT_POS_INF, SLOT_NAN, SLOT_NEG_INF = 1552, 1553, 1554
+
+
+def packed_slot_table() -> np.ndarray:
+    """The one-gather slot table (int32[8192]) of the device kernels, from the native tables.
+
+    Entry r covers the float32 values whose bits >> 19 equal r (sign, exponent, 4 mantissa
+    bits: ranges of relative width <= 1/16, so each holds at most one edge, the edges being
+    1.1x apart). Bits 0-10 hold the slot of the range's smallest value, bits 11-30 the first
+    key from which the slot is one more (2^19: never); the key is the value's low 19 bits,
+    flipped for negative values so that keys grow with the value. The cut is found by
+    bisection over the native two-table method (exact, monotone within a range). Exponent-255
+    ranges give +inf, NaN and -inf the special slots. Cached after the first call.
+    """
+    cached: Optional[np.ndarray] = _triton_state.get("packed")
+    if cached is not None:
+        return cached
+    slots16, thr = _core.default_slot_table()
+    slots = slots16.astype(np.int64)
+    r = np.arange(8192, dtype=np.int64)
+    flip = np.where(r >> 12 == 1, 0x7FFFF, 0)
+
+    def slot_at(key: np.ndarray) -> np.ndarray:
+        bits = ((r << 19) | (key ^ flip)).astype(np.uint32)
+        s = slots[(bits >> 15).astype(np.int64)]
+        with np.errstate(invalid="ignore"):
+            return s + (bits.view(np.float32) >= thr[s])
+
+    base = slot_at(np.zeros_like(r))
+    never = 1 << 19
+    lo, hi = np.zeros_like(r), np.full_like(r, never)
+    while (lo < hi).any():
+        mid = (lo + hi) // 2
+        up = (slot_at(np.minimum(mid, never - 1)) > base) & (mid < never)
+        hi, lo = np.where(up, mid, hi), np.where(up, lo, np.minimum(mid + 1, hi))
+    special = (r & 0xFF0) == 0xFF0
+    base = np.where(special, SLOT_NAN, base)
+    cut = np.where(special, never, hi)
+    base[0xFF0], cut[0xFF0] = SLOT_POS_INF, 1  # key 0: +inf, then NaNs
+    base[0x1FF0], cut[0x1FF0] = SLOT_NAN, never - 1  # NaNs, then -inf at the largest key
+    table: np.ndarray = (base | (cut << 11)).astype(np.int32)
+    _triton_state["packed"] = table
+    return table
+
 
 def _use_triton(
     device: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]
@@ -96,10 +141,21 @@ def _use_triton(
         from xfast import _triton_histogram
     except ImportError:
         return False
-    return all(
-        _triton_histogram.supports(t, prev[j] if prev is not None else None)
-        for j, t in enumerate(tensors)
-    )
+    if prev is None or all(p is None for p in prev):
+        return all(_triton_histogram.supports(t) for t in tensors)
+    return all(_triton_histogram.supports(t, p) for t, p in zip(tensors, prev))
+
+
+def _programs(torch: Any, device: Any) -> int:
+    """The Triton grid size for `device`: a few programs per SM (looked up once)."""
+    key = f"programs {device}"
+    n = _triton_state.get(key)
+    if n is None:
+        n = 8
+        if device.type == "cuda":
+            n *= torch.cuda.get_device_properties(device).multi_processor_count
+        _triton_state[key] = n
+    return int(n)
 
 
 def _disable_triton(e: Exception) -> None:
@@ -154,12 +210,10 @@ def histogram_device(
     tables = _device_tables(torch, device)
     if _use_triton(device, tensors, prev):
         try:
-            from xfast._triton_histogram import histogram_triton
+            from xfast._triton_histogram import device_table, histogram_triton
 
-            programs = 4
-            if device.type == "cuda":
-                programs *= torch.cuda.get_device_properties(device).multi_processor_count
-            return histogram_triton(torch, tensors, prev, tables[0], tables[1], NBINS, programs)
+            return histogram_triton(torch, tensors, prev, device_table(torch, device), NBINS,
+                                    _programs(torch, device))
         except Exception as e:  # a compile/launch problem must not cost the user their run
             _disable_triton(e)
     k = len(tensors)
