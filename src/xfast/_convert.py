@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,20 @@ def to_step(global_step: Any) -> int:
     if not -(2**63) <= step < 2**63:
         raise ValueError(f"global_step must fit in int64, got {step}")
     return step
+
+
+def to_walltime(walltime: Any) -> float:
+    """walltime as a float, the current time for None.
+
+    Raises ValueError for an int beyond float's range (float() raises OverflowError) or a
+    string float() does not read, TypeError for values float() does not take.
+    """
+    if walltime is None:
+        return time.time()
+    try:
+        return float(walltime)
+    except OverflowError as e:
+        raise ValueError(f"walltime is out of range: {walltime!r}") from e
 
 
 def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:

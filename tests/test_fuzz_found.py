@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Regression tests for bugs the fuzzer (test_fuzz.py) found: each input once raised an
+undocumented exception, failed later on a worker thread, or did something silently wrong.
+Every test also checks that the writer still works after the refused calls."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from conftest import event_files
+from strict_reader import read_records, scalar_points
+
+import xfast
+
+torch = pytest.importorskip("torch")
+
+
+def _writer_still_works(tmp_path: Any, calls: Callable[[Any], None]) -> bool:
+    """Runs `calls(writer)`, then checks the writer flushes, logs and closes cleanly."""
+    w = xfast.SummaryWriter(str(tmp_path))
+    calls(w)
+    w.flush()
+    w.add_scalar("sentinel", 1.5, 7)
+    w.close()
+    return scalar_points(read_records(event_files(str(tmp_path))[0]).events(), "sentinel") == [(7, 1.5)]
+
+
+def test_walltime_beyond_float_is_value_error(tmp_path: Any) -> None:
+    # OverflowError from float(): the media methods and add_scalar_dict's reduce path.
+    def calls(w: Any) -> None:
+        with pytest.raises(ValueError, match="walltime"):
+            w.add_image("i", np.zeros((3, 2, 2)), walltime=10**400)
+        with pytest.raises(ValueError, match="walltime"):
+            w.add_scalar_dict({"a": 1.0}, 1, walltime=10**400, reduce="mean")
+
+    assert _writer_still_works(tmp_path, calls)
