@@ -40,3 +40,20 @@ def test_walltime_beyond_float_is_value_error(tmp_path: Any) -> None:
             w.add_scalar_dict({"a": 1.0}, 1, walltime=10**400, reduce="mean")
 
     assert _writer_still_works(tmp_path, calls)
+
+
+def test_media_arguments_the_worker_cannot_encode_are_refused_at_the_call(tmp_path: Any) -> None:
+    # Each was accepted, then failed on the media worker and surfaced later as RuntimeError.
+    def calls(w: Any) -> None:
+        img, box = np.zeros((3, 8, 8)), np.ones((1, 4))
+        for bad in (2**31, 1e30):  # the WAV header's byte rate (2 x rate) has 32 bits
+            with pytest.raises(ValueError, match="WAV"):
+                w.add_audio("a", np.zeros(4), sample_rate=bad)
+        w.add_audio("a", np.zeros(4), sample_rate=2**31 - 1)
+        with pytest.raises(ValueError, match="too large"):
+            w.add_image_with_boxes("b", img, box, rescale=1e9)
+        with pytest.raises(TypeError, match="labels must be strings"):
+            w.add_image_with_boxes("b", img, box, labels=[5])
+        w.add_image_with_boxes("b", img, box, labels=[""])  # falsy labels are not drawn, as torch
+
+    assert _writer_still_works(tmp_path, calls)

@@ -158,7 +158,13 @@ def labels_for(labels: Any, num_boxes: int) -> list[str] | None:
     if isinstance(labels, str):
         labels = [labels]
     labels = list(labels)
-    return labels if len(labels) == num_boxes else None
+    if len(labels) != num_boxes:
+        return None
+    for label in labels:
+        # Drawn only when truthy (as torch does), and then it must be text.
+        if label and not isinstance(label, str):
+            raise TypeError(f"labels must be strings, got {type(label).__name__}")
+    return labels
 
 
 def image_size(shape: Sequence[int], fmt: str) -> tuple[int, int]:
