@@ -57,3 +57,17 @@ def test_media_arguments_the_worker_cannot_encode_are_refused_at_the_call(tmp_pa
         w.add_image_with_boxes("b", img, box, labels=[""])  # falsy labels are not drawn, as torch
 
     assert _writer_still_works(tmp_path, calls)
+
+
+def test_media_encoders_take_every_valid_input(tmp_path: Any) -> None:
+    # Each failed on the media worker: uint8 samples x 32767 overflowed uint8, a tiny fps made
+    # the GIF frame delay infinite, and pixels beyond float32 raised numpy's overflow warning
+    # there (an error under filterwarnings=error, noise from a far thread otherwise).
+    def calls(w: Any) -> None:
+        w.add_audio("a", np.array([0, 1, 255], dtype=np.uint8))
+        w.add_audio("a", np.array([-(2**63), 3]))
+        w.add_video("v", np.zeros((1, 2, 3, 2, 2)), fps=5e-324)
+        w.add_image("i", np.full((1, 2, 2), 1e36, dtype=np.float32))
+        w.add_image("i", np.full((1, 2, 2), 1e300))
+
+    assert _writer_still_works(tmp_path, calls)

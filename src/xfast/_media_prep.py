@@ -80,9 +80,10 @@ def to_uint8(arr: np.ndarray) -> np.ndarray:
     """torch's pixel scaling: uint8 as is; anything else x255 in float32, clipped to [0, 255],
     then truncated to uint8 (NaN becomes 0)."""
     scale = 1 if arr.dtype == np.uint8 else 255
-    scaled = (arr.astype(np.float32) * scale).clip(0, 255)
-    with np.errstate(invalid="ignore"):
-        return scaled.astype(np.uint8)
+    # Values beyond float32 become inf and then 255, NaN becomes 0: no warning on the way
+    # (it would come from the media worker's thread, far from the call).
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (arr.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
 
 
 def image_hwc_uint8(arr: np.ndarray, fmt: str) -> np.ndarray:
@@ -139,6 +140,10 @@ def check_audio(shape: Sequence[int]) -> None:
 def audio_int16(arr: np.ndarray) -> np.ndarray:
     """torch's samples: squeezed to 1-D, clipped to [-1, 1], x32767 and truncated to int16."""
     samples = arr.reshape(-1)
+    if samples.dtype.kind in "biu":
+        # Integer arithmetic below would overflow (uint8 cannot even hold 32767); the clipped
+        # values -1, 0 and 1 come out the same in float64.
+        samples = samples.astype(np.float64)
     if np.abs(samples).max() > 1:
         samples = samples.clip(-1, 1)
     with np.errstate(invalid="ignore"):
