@@ -71,3 +71,22 @@ def test_media_encoders_take_every_valid_input(tmp_path: Any) -> None:
         w.add_image("i", np.full((1, 2, 2), 1e300))
 
     assert _writer_still_works(tmp_path, calls)
+
+
+def test_add_figure_takes_only_figures(tmp_path: Any) -> None:
+    # None drew a new blank figure (and pyplot's close(None) closes the current one);
+    # anything else raised AttributeError, an empty list numpy's stack error.
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1), dpi=20)
+
+    def calls(w: Any) -> None:
+        for bad in (None, 3, [fig, "x"], [None]):
+            with pytest.raises(TypeError, match="matplotlib Figure"):
+                w.add_figure("f", bad)
+        with pytest.raises(ValueError, match="empty"):
+            w.add_figure("f", [])
+        w.add_figure("f", fig)
+
+    assert _writer_still_works(tmp_path, calls)

@@ -196,6 +196,14 @@ class _MediaMixin:
             global_step: Global step value to record.
             close: Flag to automatically close the figure.
             walltime: Optional override default walltime (time.time()) seconds after epoch.
+
+        Raises:
+            TypeError: `figure` is not a ``matplotlib.figure.Figure`` or a list of them.
+            ValueError: the list is empty, or the figures differ in size.
+            ImportError: matplotlib is not installed.
+
+        Differences from torch: ``figure=None`` raises TypeError (torch draws a new blank
+        figure and closes pyplot's current one).
         """
         array, fmt = figures_to_array(figure, close)
         self._add_image(tag, array, global_step, walltime, fmt)
