@@ -90,3 +90,33 @@ def test_add_figure_takes_only_figures(tmp_path: Any) -> None:
         w.add_figure("f", fig)
 
     assert _writer_still_works(tmp_path, calls)
+
+
+def test_add_histograms_checks_tensors_prev_and_max_bins(tmp_path: Any) -> None:
+    # AttributeError for non-tensors, torch's RuntimeError (or a silent broadcast) for a prev
+    # of another size, OverflowError for an infinite max_bins (add_histogram too), and the
+    # non-finite warning of host tensors came with the writer's next call.
+    p = torch.ones(3)
+
+    def calls(w: Any) -> None:
+        with pytest.raises(TypeError, match="pairs"):
+            w.add_histograms([("a", np.zeros(3))])
+        with pytest.raises(TypeError, match="pairs"):
+            w.add_histograms({"ab": p})  # a dict iterates its keys
+        with pytest.raises(TypeError, match="must be a tensor"):
+            w.add_histograms([("a", p)], prev={"a": np.zeros(3)})
+        for other in (torch.zeros(4), torch.zeros(1)):
+            with pytest.raises(ValueError, match="elements"):
+                w.add_histograms([("a", p)], stats=["update_ratio"], prev={"a": other})
+        for bad in (math.inf, 2**70):
+            with pytest.raises(ValueError, match="max_bins"):
+                w.add_histograms([("a", p)], max_bins=bad)
+            with pytest.raises(ValueError, match="max_bins"):
+                w.add_histogram("h", p, max_bins=bad)
+        with pytest.warns(RuntimeWarning, match="xfast: histogram"):
+            w.add_histograms([("n", torch.tensor([math.nan, 1.0]))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            w.add_scalar("after", 1.0)  # nothing left over for the next call
+
+    assert _writer_still_works(tmp_path, calls)

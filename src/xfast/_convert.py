@@ -106,6 +106,23 @@ def to_walltime(walltime: Any) -> float:
         raise ValueError(f"walltime is out of range: {walltime!r}") from e
 
 
+def to_max_bins(max_bins: Any) -> Any:
+    """max_bins as the engine takes it: None, or a positive int64.
+
+    Raises ValueError for values that are not positive, NaN, infinite or beyond int64 (int()
+    raises OverflowError for an infinity), TypeError for values int() does not take.
+    """
+    if max_bins is None:
+        return None
+    try:
+        bins = int(max_bins)
+    except OverflowError as e:
+        raise ValueError(f"max_bins must be a positive integer, got {max_bins!r}") from e
+    if not 0 < bins < 2**63:
+        raise ValueError(f"max_bins must be positive, got {bins}")
+    return bins
+
+
 def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:
     """A C-contiguous host buffer over `values` and its engine dtype code, copying only when the
     data is not already contiguous host memory. bfloat16 tensors are viewed as int16 bits
