@@ -120,3 +120,27 @@ def test_add_histograms_checks_tensors_prev_and_max_bins(tmp_path: Any) -> None:
             w.add_scalar("after", 1.0)  # nothing left over for the next call
 
     assert _writer_still_works(tmp_path, calls)
+
+
+def test_add_onnx_graph_refuses_what_is_no_model(tmp_path: Any) -> None:
+    # An int went to onnx.load, which reads and closes that file descriptor; bytes that are
+    # no model raised protobuf's DecodeError; a ScriptModule (it has a .graph) AttributeError.
+    pytest.importorskip("onnx")
+    fd = os.open(os.devnull, os.O_RDONLY)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        scripted = torch.jit.script(torch.nn.Linear(2, 2))
+    try:
+
+        def calls(w: Any) -> None:
+            with pytest.raises(TypeError, match="path"):
+                w.add_onnx_graph(fd)
+            with pytest.raises(ValueError, match="not an ONNX model"):
+                w.add_onnx_graph(io.BytesIO(b"\x00"))
+            with pytest.raises(TypeError, match="ModelProto"):
+                w.add_onnx_graph(scripted)
+
+        assert _writer_still_works(tmp_path, calls)
+        os.fstat(fd)  # still open
+    finally:
+        os.close(fd)

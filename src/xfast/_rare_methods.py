@@ -84,6 +84,9 @@ class _RareEventsMixin:
 
         Raises:
             ImportError: the ``onnx`` package is not installed.
+            TypeError: `prototxt` is not a path, a file or an ``onnx.ModelProto``.
+            ValueError: the file holds no ONNX model.
+            OSError: the file cannot be read.
 
         Differences from torch:
             Node names are not printed to stdout.
