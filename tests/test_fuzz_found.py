@@ -144,3 +144,12 @@ def test_add_onnx_graph_refuses_what_is_no_model(tmp_path: Any) -> None:
         os.fstat(fd)  # still open
     finally:
         os.close(fd)
+
+
+def test_add_hparams_empty_tensor_is_value_error(tmp_path: Any) -> None:
+    # IndexError (torch's too).
+    def calls(w: Any) -> None:
+        with pytest.raises(ValueError, match="no element"):
+            w.add_hparams({"lr": torch.tensor([])}, {"m": 1.0}, run_name=".")
+
+    assert _writer_still_works(tmp_path, calls)
