@@ -153,3 +153,18 @@ def test_add_hparams_empty_tensor_is_value_error(tmp_path: Any) -> None:
             w.add_hparams({"lr": torch.tensor([])}, {"m": 1.0}, run_name=".")
 
     assert _writer_still_works(tmp_path, calls)
+
+
+def test_audio_samples_are_clipped_even_next_to_nan(tmp_path: Any) -> None:
+    # A NaN made max(|x|) NaN, so nothing was clipped: 2.0 wrapped around in int16 (float16
+    # also overflowed on the worker); and float16 1.0 x 32767 rounded to 32768, i.e. -32768.
+    from xfast._media_prep import audio_int16
+
+    for dtype in (np.float16, np.float32, np.float64):
+        got = audio_int16(np.array([2.0, -3.0, 1.0, np.nan], dtype=dtype))
+        assert got[:3].tolist() == [32767, -32767, 32767]
+
+    def calls(w: Any) -> None:
+        w.add_audio("a", np.array([2.0, np.nan], dtype=np.float16))
+
+    assert _writer_still_works(tmp_path, calls)

@@ -140,12 +140,14 @@ def check_audio(shape: Sequence[int]) -> None:
 def audio_int16(arr: np.ndarray) -> np.ndarray:
     """torch's samples: squeezed to 1-D, clipped to [-1, 1], x32767 and truncated to int16."""
     samples = arr.reshape(-1)
-    if samples.dtype.kind in "biu":
-        # Integer arithmetic below would overflow (uint8 cannot even hold 32767); the clipped
-        # values -1, 0 and 1 come out the same in float64.
-        samples = samples.astype(np.float64)
-    if np.abs(samples).max() > 1:
-        samples = samples.clip(-1, 1)
+    if samples.dtype.kind in "biu" or samples.dtype.itemsize < 4:
+        # Integer arithmetic below would overflow (uint8 cannot even hold 32767), and float16
+        # rounds 32767 to 32768 (1.0 would wrap to -32768); clipped ints and float16 values
+        # are exact in float32.
+        samples = samples.astype(np.float32)
+    # Clipping in-range samples changes nothing; torch clips only when max(|x|) > 1, which
+    # is False as soon as one sample is NaN, leaving the others unclipped.
+    samples = samples.clip(-1, 1)
     with np.errstate(invalid="ignore"):
         return (samples * np.iinfo(np.int16).max).astype("<i2")
 
