@@ -28,7 +28,9 @@ def _writer_still_works(tmp_path: Any, calls: Callable[[Any], None]) -> bool:
     w.flush()
     w.add_scalar("sentinel", 1.5, 7)
     w.close()
-    return scalar_points(read_records(event_files(str(tmp_path))[0]).events(), "sentinel") == [(7, 1.5)]
+    return scalar_points(read_records(event_files(str(tmp_path))[0]).events(), "sentinel") == [
+        (7, 1.5)
+    ]
 
 
 def test_walltime_beyond_float_is_value_error(tmp_path: Any) -> None:

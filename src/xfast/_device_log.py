@@ -278,7 +278,9 @@ def add_histograms(
     items: list[_Item] = []
     for name, t in named_tensors:
         if t is not None and not is_tensor(t):
-            raise TypeError(f"add_histograms takes (name, tensor) pairs; {name!r} is a {type(t).__name__}")
+            raise TypeError(
+                f"add_histograms takes (name, tensor) pairs; {name!r} is a {type(t).__name__}"
+            )
         if t is not None and t.numel() > 0:
             items.append(_Item(param_prefix + name, t, _checked_prev(name, t, prev_map.get(name))))
         g = getattr(t, "grad", None) if grads else None

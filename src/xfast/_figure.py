@@ -34,9 +34,11 @@ def figures_to_array(figure: Any, close: bool) -> tuple[np.ndarray, str]:
     figures = figure if isinstance(figure, list) else [figure]
     for f in figures:
         if not isinstance(f, Figure):
-            raise TypeError(f"figure must be a matplotlib Figure or a list of them, got {type(f).__name__}")
+            raise TypeError(
+                f"figure must be a matplotlib Figure or a list of them, got {type(f).__name__}"
+            )
     if not figures:
         raise ValueError("figure is an empty list")
-    if isinstance(figure, list):
-        return np.stack([figure_to_chw(f, close) for f in figures]), "NCHW"  # ValueError: sizes differ
+    if isinstance(figure, list):  # np.stack raises ValueError when the sizes differ
+        return np.stack([figure_to_chw(f, close) for f in figures]), "NCHW"
     return figure_to_chw(figure, close), "CHW"

@@ -220,7 +220,10 @@ def onnx_graph(model: Any) -> Any:
     """
     if not hasattr(model, "graph"):
         if not isinstance(model, (str, bytes, os.PathLike)) and not hasattr(model, "read"):
-            raise TypeError(f"add_onnx_graph takes a path, a file or an onnx.ModelProto, got {type(model).__name__}")
+            raise TypeError(
+                "add_onnx_graph takes a path, a file or an onnx.ModelProto, "
+                f"got {type(model).__name__}"
+            )
         try:
             import onnx
         except ImportError as e:

@@ -164,14 +164,14 @@ def labels_for(labels: Any, num_boxes: int) -> list[str] | None:
         return None
     if isinstance(labels, str):
         labels = [labels]
-    labels = list(labels)
-    if len(labels) != num_boxes:
+    kept: list[str] = list(labels)
+    if len(kept) != num_boxes:
         return None
-    for label in labels:
+    for label in kept:
         # Drawn only when truthy (as torch does), and then it must be text.
         if label and not isinstance(label, str):
             raise TypeError(f"labels must be strings, got {type(label).__name__}")
-    return labels
+    return kept
 
 
 def image_size(shape: Sequence[int], fmt: str) -> tuple[int, int]:

@@ -75,7 +75,9 @@ def check_audio_args(shape: Sequence[int], dtype: np.dtype, sample_rate: float) 
     ):
         raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
     if round(sample_rate) > _MAX_WAV_RATE:
-        raise ValueError(f"sample_rate {sample_rate!r} does not fit a WAV header (at most {_MAX_WAV_RATE})")
+        raise ValueError(
+            f"sample_rate {sample_rate!r} does not fit a WAV header (at most {_MAX_WAV_RATE})"
+        )
 
 
 def image(tag: str, tensor: Any, rescale: float = 1, dataformats: str = "NCHW") -> Summary:
