@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,37 @@ def to_step(global_step: Any) -> int:
     if not -(2**63) <= step < 2**63:
         raise ValueError(f"global_step must fit in int64, got {step}")
     return step
+
+
+def to_walltime(walltime: Any) -> float:
+    """walltime as a float, the current time for None.
+
+    Raises ValueError for an int beyond float's range (float() raises OverflowError) or a
+    string float() does not read, TypeError for values float() does not take.
+    """
+    if walltime is None:
+        return time.time()
+    try:
+        return float(walltime)
+    except OverflowError as e:
+        raise ValueError(f"walltime is out of range: {walltime!r}") from e
+
+
+def to_max_bins(max_bins: Any) -> Any:
+    """max_bins as the engine takes it: None, or a positive int64.
+
+    Raises ValueError for values that are not positive, NaN, infinite or beyond int64 (int()
+    raises OverflowError for an infinity), TypeError for values int() does not take.
+    """
+    if max_bins is None:
+        return None
+    try:
+        bins = int(max_bins)
+    except OverflowError as e:
+        raise ValueError(f"max_bins must be a positive integer, got {max_bins!r}") from e
+    if not 0 < bins < 2**63:
+        raise ValueError(f"max_bins must be positive, got {bins}")
+    return bins
 
 
 def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:

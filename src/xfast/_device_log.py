@@ -12,7 +12,7 @@ import numpy as np
 
 from xfast import _core, _dist, _sharded
 from xfast._completion import CompletionQueue
-from xfast._convert import histogram_buffer, to_step, torch_module
+from xfast._convert import histogram_buffer, is_tensor, to_step, torch_module
 from xfast._gpu_histogram import COL, NBINS, WIDTH, histogram_device, to_pinned_host
 
 if TYPE_CHECKING:
@@ -242,6 +242,19 @@ class _Item:
         self.tag, self.tensor, self.prev = tag, tensor, prev
 
 
+def _checked_prev(name: str, t: Any, prev: Any) -> Any:
+    """`prev` for parameter `t`, checked at the call (the update is computed elementwise)."""
+    if prev is None:
+        return None
+    if not is_tensor(prev):
+        raise TypeError(f"prev[{name!r}] must be a tensor, got {type(prev).__name__}")
+    if prev.numel() != t.numel():
+        raise ValueError(
+            f"prev[{name!r}] has {prev.numel()} elements, the parameter {t.numel()}"
+        )
+    return prev
+
+
 def add_histograms(
     writer: SummaryWriter,
     named_tensors: Iterable[tuple[str, Any]],
@@ -264,8 +277,12 @@ def add_histograms(
         raise ValueError("stats 'update_ratio' needs prev= (the previous step's parameters)")
     items: list[_Item] = []
     for name, t in named_tensors:
+        if t is not None and not is_tensor(t):
+            raise TypeError(
+                f"add_histograms takes (name, tensor) pairs; {name!r} is a {type(t).__name__}"
+            )
         if t is not None and t.numel() > 0:
-            items.append(_Item(param_prefix + name, t, prev_map.get(name)))
+            items.append(_Item(param_prefix + name, t, _checked_prev(name, t, prev_map.get(name))))
         g = getattr(t, "grad", None) if grads else None
         if g is not None and g.numel() > 0:
             items.append(_Item(grad_prefix + name, g, None))
@@ -331,3 +348,4 @@ def add_histograms(
             q.submit(None, lambda: write_all(host_items, rows), tuple(it.tag for it in host_items))
         else:
             write_all(host_items, rows)
+            report_deferred(writer)  # host tensors' warnings belong to this call, not the next

@@ -23,7 +23,22 @@ def figure_to_chw(figure: Any, close: bool) -> np.ndarray:
 
 
 def figures_to_array(figure: Any, close: bool) -> tuple[np.ndarray, str]:
-    """A figure as (CHW array, "CHW"), or a list of figures as (NCHW array, "NCHW")."""
-    if isinstance(figure, list):
-        return np.stack([figure_to_chw(f, close) for f in figure]), "NCHW"
+    """A figure as (CHW array, "CHW"), or a list of figures as (NCHW array, "NCHW").
+
+    Everything is checked before any figure is drawn or closed: an Agg canvas draws a new
+    blank figure for anything that is not one, and pyplot's close(None) closes the current
+    figure.
+    """
+    from matplotlib.figure import Figure
+
+    figures = figure if isinstance(figure, list) else [figure]
+    for f in figures:
+        if not isinstance(f, Figure):
+            raise TypeError(
+                f"figure must be a matplotlib Figure or a list of them, got {type(f).__name__}"
+            )
+    if not figures:
+        raise ValueError("figure is an empty list")
+    if isinstance(figure, list):  # np.stack raises ValueError when the sizes differ
+        return np.stack([figure_to_chw(f, close) for f in figures]), "NCHW"
     return figure_to_chw(figure, close), "CHW"

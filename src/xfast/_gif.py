@@ -81,7 +81,8 @@ def encode_gif(frames: np.ndarray, fps: float) -> bytes:
     """An endlessly looping animated GIF of `frames`, a (T, H, W, 3) uint8 array, each frame
     shown for 1/fps seconds (rounded to GIF's hundredths, at least 1)."""
     _, h, w, _ = frames.shape
-    delay_cs = max(1, min(0xFFFF, int(100.0 / float(fps) + 0.5)))
+    # min() before int(): a tiny fps makes the delay infinite.
+    delay_cs = max(1, int(min(float(0xFFFF), 100.0 / float(fps) + 0.5)))
     screen = b"GIF89a" + struct.pack("<HHBBB", w, h, 0, 0, 0)
     loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", 0) + b"\x00"
     return screen + loop + b"".join(_frame(f, delay_cs) for f in frames) + b"\x3b"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -212,16 +213,32 @@ def onnx_graph(model: Any) -> Any:
 
     Raises:
         ImportError: the ``onnx`` package is not installed.
+        TypeError: `model` is none of those (an int is refused: onnx.load would read and
+            close that file descriptor).
+        ValueError: the file holds no ONNX model.
+        OSError: the file cannot be read.
     """
     if not hasattr(model, "graph"):
+        if not isinstance(model, (str, bytes, os.PathLike)) and not hasattr(model, "read"):
+            raise TypeError(
+                "add_onnx_graph takes a path, a file or an onnx.ModelProto, "
+                f"got {type(model).__name__}"
+            )
         try:
             import onnx
         except ImportError as e:
             raise ImportError(
                 "add_onnx_graph needs the 'onnx' package: pip install onnx"
             ) from e
-        model = onnx.load(model)
+        from google.protobuf.message import DecodeError
+
+        try:
+            model = onnx.load(model)
+        except DecodeError as e:
+            raise ValueError(f"not an ONNX model: {e}") from e
     g = model.graph
+    if not hasattr(g, "node") or not hasattr(g, "input"):
+        raise TypeError(f"add_onnx_graph takes an onnx.ModelProto, got {type(model).__name__}")
     nodes = []
     for value in itertools.chain(g.input, g.output):
         tensor_type = value.type.tensor_type

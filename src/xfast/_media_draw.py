@@ -11,6 +11,7 @@ import numpy as np
 
 _BOX_WIDTH = 2
 _RED = (255, 0, 0, 255)
+_MAX_SIDE = 2**31 - 1
 
 
 def pillow() -> Any:
@@ -31,10 +32,13 @@ def require_pillow(what: str) -> None:
 
 
 def scaled_size(height: int, width: int, rescale: float) -> tuple[int, int]:
-    """(height, width) after torch's ``int(size * rescale)``; raises ValueError when empty."""
+    """(height, width) after torch's ``int(size * rescale)``; raises ValueError when empty or
+    beyond the sizes Pillow takes (signed 32-bit)."""
     h, w = int(height * rescale), int(width * rescale)
     if h < 1 or w < 1:
         raise ValueError(f"rescale={rescale} makes the {height}x{width} image empty")
+    if max(h, w) > _MAX_SIDE:
+        raise ValueError(f"rescale={rescale} makes the {height}x{width} image {h}x{w}, too large")
     return h, w
 
 

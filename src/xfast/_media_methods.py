@@ -5,10 +5,9 @@ takes a host copy; PNG/GIF/WAV encoding runs on the writer's media worker (one F
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from xfast._convert import to_step
+from xfast._convert import to_step, to_walltime
 from xfast._figure import figures_to_array
 from xfast._media_encode import audio_summary, image_summary, video_summary
 from xfast._media_prep import video_order
@@ -50,7 +49,7 @@ class _MediaMixin:
     def _queue_media(
         self, make: Callable[[], Any], global_step: Optional[int], walltime: Optional[float]
     ) -> None:
-        wall = time.time() if walltime is None else float(walltime)
+        wall = to_walltime(walltime)
         step = to_step(global_step)
         engine_owner = self._get_file_writer()
         worker = self._media
@@ -197,6 +196,14 @@ class _MediaMixin:
             global_step: Global step value to record.
             close: Flag to automatically close the figure.
             walltime: Optional override default walltime (time.time()) seconds after epoch.
+
+        Raises:
+            TypeError: `figure` is not a ``matplotlib.figure.Figure`` or a list of them.
+            ValueError: the list is empty, or the figures differ in size.
+            ImportError: matplotlib is not installed.
+
+        Differences from torch: ``figure=None`` raises TypeError (torch draws a new blank
+        figure and closes pyplot's current one).
         """
         array, fmt = figures_to_array(figure, close)
         self._add_image(tag, array, global_step, walltime, fmt)

@@ -80,9 +80,10 @@ def to_uint8(arr: np.ndarray) -> np.ndarray:
     """torch's pixel scaling: uint8 as is; anything else x255 in float32, clipped to [0, 255],
     then truncated to uint8 (NaN becomes 0)."""
     scale = 1 if arr.dtype == np.uint8 else 255
-    scaled = (arr.astype(np.float32) * scale).clip(0, 255)
-    with np.errstate(invalid="ignore"):
-        return scaled.astype(np.uint8)
+    # Values beyond float32 become inf and then 255, NaN becomes 0: no warning on the way
+    # (it would come from the media worker's thread, far from the call).
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (arr.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
 
 
 def image_hwc_uint8(arr: np.ndarray, fmt: str) -> np.ndarray:
@@ -139,8 +140,14 @@ def check_audio(shape: Sequence[int]) -> None:
 def audio_int16(arr: np.ndarray) -> np.ndarray:
     """torch's samples: squeezed to 1-D, clipped to [-1, 1], x32767 and truncated to int16."""
     samples = arr.reshape(-1)
-    if np.abs(samples).max() > 1:
-        samples = samples.clip(-1, 1)
+    if samples.dtype.kind in "biu" or samples.dtype.itemsize < 4:
+        # Integer arithmetic below would overflow (uint8 cannot even hold 32767), and float16
+        # rounds 32767 to 32768 (1.0 would wrap to -32768); clipped ints and float16 values
+        # are exact in float32.
+        samples = samples.astype(np.float32)
+    # Clipping in-range samples changes nothing; torch clips only when max(|x|) > 1, which
+    # is False as soon as one sample is NaN, leaving the others unclipped.
+    samples = samples.clip(-1, 1)
     with np.errstate(invalid="ignore"):
         return (samples * np.iinfo(np.int16).max).astype("<i2")
 
@@ -157,8 +164,14 @@ def labels_for(labels: Any, num_boxes: int) -> list[str] | None:
         return None
     if isinstance(labels, str):
         labels = [labels]
-    labels = list(labels)
-    return labels if len(labels) == num_boxes else None
+    kept: list[str] = list(labels)
+    if len(kept) != num_boxes:
+        return None
+    for label in kept:
+        # Drawn only when truthy (as torch does), and then it must be text.
+        if label and not isinstance(label, str):
+            raise TypeError(f"labels must be strings, got {type(label).__name__}")
+    return kept
 
 
 def image_size(shape: Sequence[int], fmt: str) -> tuple[int, int]:

@@ -25,6 +25,10 @@ from xfast._media_prep import (
 from xfast._proto import Summary
 from xfast._snapshot import host_array
 
+# A WAV header stores the sample rate (rounded) and the byte rate (2 bytes a sample here) in
+# 32 unsigned bits.
+_MAX_WAV_RATE = (2**32 - 1) // 2
+
 
 def check_image_args(
     shape: Sequence[int], dtype: np.dtype, dataformats: str, rescale: float
@@ -70,6 +74,10 @@ def check_audio_args(shape: Sequence[int], dtype: np.dtype, sample_rate: float) 
         or not math.isfinite(sample_rate)
     ):
         raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
+    if round(sample_rate) > _MAX_WAV_RATE:
+        raise ValueError(
+            f"sample_rate {sample_rate!r} does not fit a WAV header (at most {_MAX_WAV_RATE})"
+        )
 
 
 def image(tag: str, tensor: Any, rescale: float = 1, dataformats: str = "NCHW") -> Summary:

@@ -70,6 +70,10 @@ class _RareEventsMixin:
             use_strict_trace: Whether to pass keyword argument `strict` to `torch.jit.trace`.
                 Pass False when you want the tracer to record your mutable container types
                 (list, dict).
+
+        Raises:
+            RuntimeError: (or what else ``torch.jit.trace`` raises) the model cannot be traced
+                on ``input_to_model``, as with torch; nothing is written then.
         """
         self._get_file_writer().add_graph(
             _graph.graph(model, input_to_model, verbose, use_strict_trace)
@@ -84,6 +88,9 @@ class _RareEventsMixin:
 
         Raises:
             ImportError: the ``onnx`` package is not installed.
+            TypeError: `prototxt` is not a path, a file or an ``onnx.ModelProto``.
+            ValueError: the file holds no ONNX model.
+            OSError: the file cannot be read.
 
         Differences from torch:
             Node names are not printed to stdout.

@@ -7,11 +7,10 @@ import atexit
 import os
 import queue
 import threading
-import time
 from typing import Any, Callable, Optional
 
 from xfast import _dist
-from xfast._convert import is_tensor, to_float, to_step
+from xfast._convert import is_tensor, to_float, to_step, to_walltime
 
 REDUCE_OPS = ("mean", "sum", "max", "min")
 _COLLECTIVE_OP = {"mean": "SUM", "sum": "SUM", "max": "MAX", "min": "MIN"}
@@ -150,7 +149,7 @@ def reduce_scalars(
     check_op(reduce)
     if not isinstance(tag_scalar_dict, dict):
         raise TypeError("tag_scalar_dict must be a dict")
-    wall = time.time() if walltime is None else float(walltime)
+    wall = to_walltime(walltime)
     dist = _dist.process_group()
     if dist is None:
         for tag, value in tag_scalar_dict.items():

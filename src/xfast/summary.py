@@ -544,7 +544,7 @@ def hparams(
 
     Raises:
         TypeError: an argument is not a dict, or a discrete domain does not match its value.
-        ValueError: a value has another type.
+        ValueError: a value has another type, or is an empty tensor.
 
     As in torch, a bool is checked as a number first, so it is stored as 1.0 or 0.0 with type
     DATA_TYPE_FLOAT64.
@@ -583,7 +583,10 @@ def hparams(
             start.hparams[k].string_value = v
             kind, field = "DATA_TYPE_STRING", "string_value"
         elif is_tensor(v):
-            start.hparams[k].number_value = float(_make_np(v).reshape(-1)[0])
+            values = _make_np(v).reshape(-1)
+            if values.size == 0:  # torch raises IndexError
+                raise ValueError(f"hparam {k!r}: the tensor has no element")
+            start.hparams[k].number_value = float(values[0])
             infos.append(
                 _proto.HParamInfo(name=k, type=_proto.HParamDataType.Value("DATA_TYPE_FLOAT64"))
             )

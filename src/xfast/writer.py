@@ -15,7 +15,7 @@ import numpy as np
 
 from xfast import _core, _device_log, _dist, _reduce, _sharded
 from xfast._completion import CompletionQueue
-from xfast._convert import float64_array, histogram_buffer, to_float, to_step
+from xfast._convert import float64_array, histogram_buffer, to_float, to_max_bins, to_step
 from xfast._media_methods import _MediaMixin
 from xfast._rare_methods import _RareEventsMixin
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
@@ -358,10 +358,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         if fw is None:
             fw = self._get_file_writer()
         tid = fw._tag_id(tag)
-        if max_bins is not None:
-            max_bins = int(max_bins)
-            if max_bins <= 0:
-                raise ValueError(f"max_bins must be positive, got {max_bins}")
+        max_bins = to_max_bins(max_bins)
         if isinstance(bins, str) and bins == "tensorflow":
             if _device_log.is_device_tensor(values):
                 _device_log.add_histogram_device(self, tag, values, global_step, walltime, max_bins)
@@ -462,15 +459,14 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             max_bins: As in ``add_histogram``.
 
         Raises:
-            ValueError: an unknown stat, or "update_ratio" without ``prev``.
+            ValueError: an unknown stat, "update_ratio" without ``prev``, a ``prev`` tensor
+                with another number of elements than its parameter, or ``max_bins`` not
+                positive.
+            TypeError: a pair holds something other than a tensor (or None), or ``prev`` does.
         """
-        if max_bins is not None:
-            max_bins = int(max_bins)
-            if max_bins <= 0:
-                raise ValueError(f"max_bins must be positive, got {max_bins}")
         _device_log.add_histograms(
             self, named_tensors, global_step, grads, stats, prev, param_prefix, grad_prefix,
-            walltime, max_bins,
+            walltime, to_max_bins(max_bins),
         )
 
     def add_histogram_raw(
