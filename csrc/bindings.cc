@@ -122,10 +122,35 @@ std::string as_string(const py::bytes& b) { return std::string(b); }
 
 py::bytes to_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
 
-const void* array_data(const py::array& a, std::size_t* n) {
+// Calls that may release the GIL take their Python arguments as borrowed handles (the caller's
+// frame keeps them alive) and copy out what they need first. A daemon thread waiting for the
+// GIL when the interpreter finalizes is ended by CPython with a forced unwind (see ReleaseGil);
+// an owned reference in an unwound frame would then be dropped without the GIL (pybind11's
+// debug builds abort on it: tests/test_crash.py under scripts/sanitize.sh python).
+
+// A C-contiguous numpy buffer, seen without keeping a reference to it.
+struct ArrayView {
+  const void* data;
+  std::size_t n;
+  std::size_t nbytes;
+};
+
+ArrayView view_array(py::handle h) {
+  if (!py::isinstance<py::array>(h)) throw py::type_error("expected a numpy array");
+  const auto a = py::reinterpret_borrow<py::array>(h);
   if (!(a.flags() & py::array::c_style)) throw py::value_error("array must be C-contiguous");
-  *n = static_cast<std::size_t>(a.size());
-  return a.data();
+  return {a.data(), static_cast<std::size_t>(a.size()), static_cast<std::size_t>(a.nbytes())};
+}
+
+std::vector<double> doubles_of(py::handle h) {
+  const auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(h);
+  if (!a) throw py::type_error("expected a sequence of numbers");
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
+std::string bytes_of(py::handle h) {
+  if (!PyBytes_Check(h.ptr())) throw py::type_error("expected bytes");
+  return std::string(PyBytes_AS_STRING(h.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(h.ptr())));
 }
 
 DType checked_dtype(int dtype) {
@@ -134,9 +159,9 @@ DType checked_dtype(int dtype) {
 }
 
 // Runs the default-bins kernel on a contiguous buffer, releasing the GIL for large inputs.
-HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
-  std::size_t n = 0;
-  const void* data = array_data(a, &n);
+HistogramAccum run_histogram(const ArrayView& a, int dtype, bool serial) {
+  const void* data = a.data;
+  const std::size_t n = a.n;
   const DType dt = checked_dtype(dtype);
   HistogramAccum acc;
   const auto count = [&] {
@@ -146,7 +171,7 @@ HistogramAccum run_histogram(const py::array& a, int dtype, bool serial) {
       histogram_default(data, n, dt, &acc, &ThreadPool::shared());
     }
   };
-  if (static_cast<std::size_t>(a.nbytes()) >= kReleaseGilBytes) {
+  if (a.nbytes >= kReleaseGilBytes) {
     ReleaseGil nogil;
     count();
   } else {
@@ -297,11 +322,11 @@ PYBIND11_MODULE(_core, m) {
       .def("intern", [](EventWriter& w, const std::string& tag) { return w.intern(tag); })
       .def(
           "add_histogram",
-          [](EventWriter& w, uint32_t tag, const py::array& data, int dtype, int64_t step,
+          [](EventWriter& w, uint32_t tag, py::handle data, int dtype, int64_t step,
              std::optional<double> wall_time, std::optional<int64_t> max_bins) {
             checked_tag(w, tag);
             const double wall = now_or(wall_time);  // the call's time, not the kernel's end
-            const HistogramAccum acc = run_histogram(data, dtype, false);
+            const HistogramAccum acc = run_histogram(view_array(data), dtype, false);
             const auto& edges = default_edges();
             std::vector<double> counts(acc.counts.begin(), acc.counts.end());
             auto h = finish(counts, edges, max_bins);
@@ -326,13 +351,11 @@ PYBIND11_MODULE(_core, m) {
           "{'nan', 'pos_inf', 'neg_inf', 'written'}; written is False when nothing was countable.")
       .def(
           "add_histogram_counts",
-          [](EventWriter& w, uint32_t tag,
-             const py::array_t<double, py::array::c_style | py::array::forcecast>& counts,
-             const py::array_t<double, py::array::c_style | py::array::forcecast>& limits,
-             double min, double max, double num, double sum, double sum_squares, int64_t step,
+          [](EventWriter& w, uint32_t tag, py::handle counts, py::handle limits, double min,
+             double max, double num, double sum, double sum_squares, int64_t step,
              std::optional<double> wall_time, std::optional<int64_t> max_bins) {
             checked_tag(w, tag);
-            auto h = finish(to_vector(counts), to_vector(limits), max_bins);
+            auto h = finish(doubles_of(counts), doubles_of(limits), max_bins);
             if (!h) return false;
             h->min = min;
             h->max = max;
@@ -369,16 +392,16 @@ PYBIND11_MODULE(_core, m) {
           py::arg("tag"), py::arg("text"), py::arg("step"), py::arg("wall_time"))
       .def(
           "add_summary",
-          [](EventWriter& w, const py::bytes& summary, int64_t step, std::optional<double> wall_time) {
+          [](EventWriter& w, py::handle summary, int64_t step, std::optional<double> wall_time) {
             push(w, make_record(RecordKind::kSummary, 0, step, wall_time,
-                                new std::string(as_string(summary))));
+                                new std::string(bytes_of(summary))));
           },
           py::arg("summary"), py::arg("step"), py::arg("wall_time"),
           "Queues Event{wall_time, step, summary} around an already serialized Summary.")
       .def(
           "add_event",
-          [](EventWriter& w, const py::bytes& event) {
-            push(w, make_record(RecordKind::kRawEvent, 0, 0, 0.0, new std::string(as_string(event))));
+          [](EventWriter& w, py::handle event) {
+            push(w, make_record(RecordKind::kRawEvent, 0, 0, 0.0, new std::string(bytes_of(event))));
           },
           py::arg("event"), "Queues an already serialized Event as is.")
       .def(
@@ -456,7 +479,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("wall_clock_now", &wall_clock_now);
   m.def(
       "histogram_accumulate",
-      [](const py::array& data, int dtype) { return accum_dict(run_histogram(data, dtype, false)); },
+      [](py::handle data, int dtype) { return accum_dict(run_histogram(view_array(data), dtype, false)); },
       py::arg("data"), py::arg("dtype"),
       "Counts a contiguous buffer into the default bins without writing anything: {'counts' "
       "(uint64, len 1548), 'min', 'max', 'sum', 'sum_squares' (finite values only; min/max "
@@ -537,22 +560,26 @@ PYBIND11_MODULE(_core, m) {
   });
   t.def(
       "histogram_default",
-      [](const py::array& data, int dtype, bool serial) {
-        return accum_dict(run_histogram(data, dtype, serial));
+      [](py::handle data, int dtype, bool serial) {
+        return accum_dict(run_histogram(view_array(data), dtype, serial));
       },
       py::arg("data"), py::arg("dtype"), py::arg("serial") = false);
   m.def(
       "histogram_default_many",
-      [](const std::vector<std::pair<py::array, int>>& batch) {
+      [](py::handle batch) {
         std::vector<HistogramInput> inputs;
-        for (const auto& [a, dtype] : batch) {
-          std::size_t n = 0;
-          const void* data = array_data(a, &n);
-          inputs.push_back({data, n, checked_dtype(dtype)});
+        {  // references taken here are dropped before the GIL is released
+          const py::list items(py::reinterpret_borrow<py::object>(batch));  // owns the items meanwhile
+          for (const py::handle item : items) {
+            const py::tuple pair(py::reinterpret_borrow<py::object>(item));
+            if (pair.size() != 2) throw py::value_error("expected (buffer, dtype code) pairs");
+            const ArrayView v = view_array(pair[0]);
+            inputs.push_back({v.data, v.n, checked_dtype(pair[1].cast<int>())});
+          }
         }
         std::vector<HistogramAccum> out;
         {
-          ReleaseGil nogil;  // the arrays stay alive: `batch` holds them
+          ReleaseGil nogil;  // the caller's list keeps the arrays alive
           histogram_default_batch(inputs, &out, &ThreadPool::shared());
         }
         py::list results;
