@@ -103,6 +103,8 @@ run_python() {
     # CPython and its extensions keep allocations alive at exit by design: leaks are not bugs.
     ASAN_OPTIONS="detect_leaks=0:halt_on_error=1"
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    # Tests that cannot run under the sanitizer runtimes read this (see tests/test_crash.py).
+    XFAST_SANITIZED=1
   )
   env "${env[@]}" "$PYTHON" -S -c 'import xfast._core as c, sys; sys.exit(0 if c.__file__.startswith(sys.argv[1]) else "wrong _core: " + c.__file__)' "$PWD/$build/pkg"
   local -a args=(tests -m "not slow" --ignore=tests/test_native.py)  # that one runs cmake itself

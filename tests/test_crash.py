@@ -209,6 +209,12 @@ time.sleep(0.2)
         assert steps == list(range(len(steps))) and steps
 
 
+@pytest.mark.skipif(
+    os.environ.get("XFAST_SANITIZED") == "1",
+    reason="CPython ends these threads with a forced unwind (pthread_exit); under the sanitizer "
+    "runtimes UBSan flags pybind11's own catch of abi::__forced_unwind and ASan's runtime then "
+    "fails an internal CHECK in the dying thread. Covered by the normal run.",
+)
 @pytest.mark.parametrize("work", ["histogram", "blocked_push"])
 def test_daemon_threads_in_native_code_at_exit(logdir: str, work: str) -> None:
     # Daemon threads inside native calls with the GIL released (a multi-threaded histogram, a
