@@ -203,14 +203,13 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             tid = fw._tag_id(tag)
         # Hot path: a Python float or int goes straight to the engine (the reason for the
         # type() checks instead of isinstance: ~40 ns saved per call on a ~1 us budget).
+        style = _STYLE_SIMPLE
+        if new_style:
+            style = _STYLE_TENSOR_DOUBLE if double_precision else _STYLE_TENSOR_FLOAT
         t = type(scalar_value)
         if t is not float and t is not int:
             if _device_log.is_device_tensor(scalar_value):
-                _device_log.add_scalar_device(
-                    self, tag, scalar_value, global_step, walltime,
-                    (_STYLE_TENSOR_DOUBLE if double_precision else _STYLE_TENSOR_FLOAT)
-                    if new_style else _STYLE_SIMPLE,
-                )
+                _device_log.add_scalar_device(self, tag, scalar_value, global_step, walltime, style)
                 return
             scalar_value = to_float(scalar_value)
         if global_step is None:
@@ -219,9 +218,6 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             step = global_step
         else:
             step = to_step(global_step)
-        style = _STYLE_SIMPLE
-        if new_style:
-            style = _STYLE_TENSOR_DOUBLE if double_precision else _STYLE_TENSOR_FLOAT
         q = self._completion
         if q is not None and q.pending(tag):  # keep this tag's order behind its device results
             wall = time.time() if walltime is None else walltime
