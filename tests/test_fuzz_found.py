@@ -170,3 +170,17 @@ def test_audio_samples_are_clipped_even_next_to_nan(tmp_path: Any) -> None:
         w.add_audio("a", np.array([2.0, np.nan], dtype=np.float16))
 
     assert _writer_still_works(tmp_path, calls)
+
+
+def test_labels_of_boxes_far_outside_the_image_are_skipped(tmp_path: Any) -> None:
+    # Pillow's text renderer failed (SystemError) on the worker for a label at 1e30; a label
+    # wholly outside the image changes no pixel, so it is not drawn.
+    pytest.importorskip("PIL")
+    img = np.random.default_rng(0).random((3, 8, 8))
+
+    def calls(w: Any) -> None:
+        far = np.full((2, 4), 1e30)
+        w.add_image_with_boxes("b", img, far, 0, labels=["", "0"])
+        w.add_image_with_boxes("b", img, -far, 1, labels=["a", "b"])
+
+    assert _writer_still_works(tmp_path, calls)

@@ -71,6 +71,11 @@ def draw_boxes(img: np.ndarray, boxes: np.ndarray, labels: Optional[list[str]]) 
             left, top, right, bottom = font.getbbox(text)
             text_h = bottom - top
             margin = np.ceil(0.05 * text_h)
+            # A label wholly outside the image changes no pixel, and Pillow's text renderer
+            # fails on positions beyond its integer range (found by tests/test_fuzz.py).
+            if not (x0 + right - left >= 0 and x0 < image.width and y1 >= 0
+                    and y1 - text_h - 2 * margin < image.height):
+                continue
             band = [(x0, y1 - text_h - 2 * margin), (x0 + right - left, y1)]
             draw.rectangle(band, fill="Red")
             draw.text((x0 + margin, y1 - text_h - margin), text, fill="black", font=font)
