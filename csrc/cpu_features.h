@@ -28,6 +28,17 @@ inline bool cpu_has_avx2() {
 #endif
 }
 
+// True when the CPU and OS support AVX-512F (the float32 histogram's vector slot path; libgcc's
+// check includes the OS saving the zmm state). Thread-safe; queried once.
+inline bool cpu_has_avx512f() {
+#if defined(XFAST_HAVE_AVX512) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+#else
+  return false;
+#endif
+}
+
 // True when XFAST_FORCE_PORTABLE is set to a non-empty value other than "0": tests use it to run
 // the portable CRC path on machines that have the hardware one. Read once per process.
 inline bool force_portable() {

@@ -44,6 +44,7 @@ namespace {
 // Slots: 0 = below e_0, 1 + i = bin i, kSlots - 1 = above e_1548. Counting into a slot array
 // with the two out-of-range slots lets the hot loop increment without a range branch.
 constexpr std::size_t kSlots = kDefaultBins + 2;
+static_assert(kSlots == internal::kSlotCount);
 constexpr uint16_t kAbove = static_cast<uint16_t>(kSlots - 1);
 constexpr uint32_t kRanges = 1u << 17;  // float32 bits >> 15: sign, exponent, 8 mantissa bits
 
@@ -142,6 +143,14 @@ struct Moments {
       ++neg_inf;
     }
   }
+  // A block of `len` finite float32 values.
+  inline void add_block(const internal::BlockMoments& b, std::size_t len) {
+    min = std::min(min, static_cast<double>(b.min));
+    max = std::max(max, static_cast<double>(b.max));
+    sum += b.sum;
+    sum_squares += b.sum_squares;
+    finite += len;
+  }
   void merge(const Moments& o) {
     min = std::min(min, o.min);
     max = std::max(max, o.max);
@@ -220,35 +229,49 @@ BlockMoments block_moments_sse2(const float* p, std::size_t n) {
 
 using BlockMomentsFn = BlockMoments (*)(const float*, std::size_t);
 
-// Decided once: AVX2 when the CPU has it, else SSE2 (x86-64 baseline), else the scalar loop.
-// XFAST_FORCE_PORTABLE=1 selects the scalar loop (and scalar counting) so tests cover both.
-BlockMomentsFn choose_block_moments() {
-  if (internal::force_portable()) return block_moments_portable;
+// How float32 blocks are processed, decided once from the CPU and the environment: AVX-512F
+// computes slots and moments in vector registers (csrc/histogram_avx512.cc); otherwise a
+// moments loop (AVX2, SSE2 or scalar) is followed by the table-lookup counting loop.
+// XFAST_FORCE_PORTABLE=1 selects the scalar loops, XFAST_NO_AVX512 (any value) the AVX2 path
+// and XFAST_NO_AVX2 the SSE2 one, so the tests cover each path on one machine.
+struct F32Path {
+  const char* name;
+  BlockMomentsFn moments;  // nullptr on the AVX-512 path
+};
+
+F32Path choose_f32_path() {
+  if (internal::force_portable()) return {"portable", block_moments_portable};
+#if defined(XFAST_HAVE_AVX512)
+  if (internal::cpu_has_avx512f() && std::getenv("XFAST_NO_AVX512") == nullptr &&
+      std::getenv("XFAST_NO_AVX2") == nullptr) {
+    return {"avx512", nullptr};
+  }
+#endif
 #if defined(XFAST_HAVE_AVX2)
-  // XFAST_NO_AVX2 (any value) keeps the SSE2 loop on AVX2 machines, for its tests.
   if (internal::cpu_has_avx2() && std::getenv("XFAST_NO_AVX2") == nullptr) {
-    return internal::block_moments_avx2;
+    return {"avx2", internal::block_moments_avx2};
   }
 #endif
 #if defined(__SSE2__)
-  return block_moments_sse2;
+  return {"sse2", block_moments_sse2};
 #else
-  return block_moments_portable;
+  return {"portable", block_moments_portable};
 #endif
 }
 
-BlockMomentsFn block_moments_fn() {
-  static const BlockMomentsFn fn = choose_block_moments();
-  return fn;
+const F32Path& f32_path() {
+  static const F32Path path = choose_f32_path();
+  return path;
 }
 
 // Sub-count arrays: consecutive elements often share a bucket (weights cluster around 0), and
 // incrementing one counter back to back stalls on store-to-load forwarding. Four arrays, one per
 // element position mod 4, break that chain. uint32 halves their cache footprint; a chunk is far
 // below 2^32 elements and is folded into the worker's uint64 slots at its end.
-constexpr std::size_t kSubCounts = 4;
+constexpr std::size_t kSubCounts = internal::kSubCountRows;
 constexpr std::size_t kLineFloats = kCacheLineSize / sizeof(float);
 using SubCounts = std::array<std::array<uint32_t, kSlots>, kSubCounts>;
+static_assert(sizeof(SubCounts) == kSubCounts * kSlots * sizeof(uint32_t));  // rows back to back
 
 // One element's slot. The SSE2 form loads the float once, as integer bits, and moves it into
 // an XMM register for the compare; the portable form lets the compiler load it twice (as int
@@ -315,22 +338,33 @@ void count_f32(const float* p, std::size_t n, WorkerAccum* out) {
   const SlotTable& t = slot_table();
   // Thread-local: 24 KiB would be a large stack frame, and a heap allocation per chunk is waste.
   thread_local SubCounts c{};
-  const BlockMomentsFn block_moments = block_moments_fn();
-  const bool portable = block_moments == block_moments_portable;
+  const F32Path& path = f32_path();
   Moments m;
   for (std::size_t lo = 0; lo < n; lo += kBlock) {
     const std::size_t len = std::min(kBlock, n - lo);
-    const BlockMoments b = block_moments(p + lo, len);
+#if defined(XFAST_HAVE_AVX512)
+    if (path.moments == nullptr) {
+      const BlockMoments b = internal::count_block_avx512(p + lo, len, 1, c[0].data(),
+                                                          t.slot.data(), t.thr.data());
+      if (XFAST_UNLIKELY(!std::isfinite(b.sum_squares))) {
+        // Undo the block's increments (same slots, minus one each; uint32 wraps back), then
+        // count it with per-element checks.
+        internal::count_block_avx512(p + lo, len, ~uint32_t{0}, c[0].data(), t.slot.data(),
+                                     t.thr.data());
+        count_block_f32_checked(t, p + lo, len, c, m);
+        continue;
+      }
+      m.add_block(b, len);
+      continue;
+    }
+#endif
+    const BlockMoments b = path.moments(p + lo, len);
     if (XFAST_UNLIKELY(!std::isfinite(b.sum_squares))) {
       count_block_f32_checked(t, p + lo, len, c, m);
       continue;
     }
-    m.min = std::min(m.min, static_cast<double>(b.min));
-    m.max = std::max(m.max, static_cast<double>(b.max));
-    m.sum += b.sum;
-    m.sum_squares += b.sum_squares;
-    m.finite += len;
-    if (portable) {
+    m.add_block(b, len);
+    if (path.moments == block_moments_portable) {
       count_block_f32<false>(t, p + lo, len, c);
     } else {
       count_block_f32<true>(t, p + lo, len, c);
@@ -490,10 +524,11 @@ void count_chunk(const void* data, std::size_t n, DType dt, WorkerAccum* out) {
   }
 }
 
-// Work is claimed in chunks of this many elements (4 MiB of float32): large enough that claiming
-// and folding the uint32 sub-counts (~6k adds) cost < 1%, small enough that on a busy 2-core
-// machine the faster worker picks up the slower one's share (1e8 float32 = 96 chunks).
-constexpr std::size_t kChunk = std::size_t{1} << 20;
+// Work is claimed in chunks of this many elements (1 MiB of float32): large enough that claiming
+// and folding the uint32 sub-counts (~6k adds, ~2 us) cost ~2%, small enough that a 1024x1024
+// weight (one 4 MiB chunk before) is shared by the workers instead of running on one thread,
+// and that on a busy 2-core machine the faster worker picks up the slower one's share.
+constexpr std::size_t kChunk = std::size_t{1} << 18;
 
 // Below this many elements one thread does the whole pass: waking the pool costs ~10-20 us.
 constexpr std::size_t kParallelThreshold = std::size_t{1} << 18;
@@ -632,13 +667,7 @@ void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAc
   run_histogram(data, n, dtype, out, n < kParallelThreshold ? nullptr : pool);
 }
 
-const char* histogram_implementation() {
-  const BlockMomentsFn fn = block_moments_fn();
-#if defined(XFAST_HAVE_AVX2)
-  if (fn == internal::block_moments_avx2) return "avx2";
-#endif
-  return fn == block_moments_portable ? "portable" : "sse2";
-}
+const char* histogram_implementation() { return f32_path().name; }
 
 std::vector<uint16_t> default_slot_table(std::vector<float>* thresholds) {
   const SlotTable& t = slot_table();

@@ -71,7 +71,7 @@ struct HistogramInput {
 // histogram_default_batch
 //
 // histogram_default for many tensors in one pool dispatch (a model's parameters): every
-// tensor's 4 MiB chunks form one work list that the workers claim in order, so small tensors
+// tensor's 1 MiB chunks form one work list that the workers claim in order, so small tensors
 // cost no pool wake-up each. out[i] is exactly what histogram_default gives for inputs[i].
 // Extra memory: one accumulator per worker plus one result per input. Any thread; no GIL.
 void histogram_default_batch(const std::vector<HistogramInput>& inputs,
@@ -80,8 +80,9 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
 // The same counting done single-threaded in one chunk; tests compare the two.
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out);
 
-// Which float32 moments loop this process uses: "avx2", "sse2" or "portable" (counting is
-// SSE2 unless "portable"). Decided once from the CPU, XFAST_FORCE_PORTABLE and XFAST_NO_AVX2.
+// Which float32 path this process uses: "avx512" (slots and moments in vector registers),
+// "avx2" or "sse2" (that moments loop, then table-lookup counting), or "portable". Decided once
+// from the CPU, XFAST_FORCE_PORTABLE, XFAST_NO_AVX512 and XFAST_NO_AVX2.
 const char* histogram_implementation();
 
 // default_slot_table

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // float32 block moments with AVX2. The only histogram file compiled with -mavx2; it is called
-// only after cpu_has_avx2() said yes (see block_moments_fn in histogram.cc).
+// only after cpu_has_avx2() said yes (see choose_f32_path in histogram.cc).
 #include <immintrin.h>
 
 #include <algorithm>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Per-block float32 moments shared by the histogram kernel and its per-ISA variants.
+// Per-block float32 moments (and slots) shared by the histogram kernel and its per-ISA variants.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace xfast::internal {
 
@@ -39,5 +40,20 @@ inline void add_block_moments(const BlockMoments& t, BlockMoments* r) {
 // AVX2 variant (csrc/histogram_avx2.cc, built with -mavx2 on x86-64 only). Call only when
 // cpu_has_avx2(); p[0..n) with n >= 1. Any thread.
 BlockMoments block_moments_avx2(const float* p, std::size_t n);
+
+// Slots (histogram.cc's SlotTable numbering: 0 below the first edge, 1 + i bin i, 1549 above the
+// last edge) and the rows of sub-counts the float32 counting loops spread increments over.
+inline constexpr std::size_t kSlotCount = 1550;
+inline constexpr std::size_t kSubCountRows = 4;
+
+// AVX-512F variant (csrc/histogram_avx512.cc): the block's moments as above, and each element's
+// slot counted: sub_counts[j * kSlotCount + slot] += delta, j cycling over kSubCountRows rows.
+// Slots come from a log2 polynomial; the ~0.1% of values close to an edge use the exact
+// slot_table/thr (SlotTable's arrays). A lane's slot depends only on its value, NaN/inf
+// included (they land in range), so calling again with delta = 2^32 - 1 undoes a block the
+// moments show holds NaN/inf. Call only when cpu_has_avx512f(); n >= 1. Any thread.
+BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
+                                uint32_t* sub_counts, const uint16_t* slot_table,
+                                const float* thr);
 
 }  // namespace xfast::internal

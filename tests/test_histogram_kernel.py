@@ -130,7 +130,7 @@ def test_matches_torch_make_histogram() -> None:
     assert ours["sum_squares"] == pytest.approx(theirs.sum_squares, rel=1e-12)
 
 
-def test_portable_sse2_avx2_paths_give_the_same_result(tmp_path: Any) -> None:
+def test_portable_sse2_avx2_avx512_paths_give_the_same_result(tmp_path: Any) -> None:
     # The path is chosen once per process: each one runs in a child process.
     x = tricky_float32(300_000, seed=5)
     src, out = str(tmp_path / "x.npy"), str(tmp_path / "r.npy")
@@ -144,11 +144,13 @@ def test_portable_sse2_avx2_paths_give_the_same_result(tmp_path: Any) -> None:
         "print(_core.histogram_implementation())\n"
     )
     ref = reference(torch.from_numpy(x))
-    # Portable loops; SSE2 moments; the best the CPU has (AVX2 moments where available).
+    # Portable loops; SSE2 moments; AVX2 moments; the best the CPU has (AVX-512 slots where
+    # available).
+    switches = ("XFAST_FORCE_PORTABLE", "XFAST_NO_AVX2", "XFAST_NO_AVX512")
     seen = []
-    for extra in ({"XFAST_FORCE_PORTABLE": "1"}, {"XFAST_NO_AVX2": "1"}, {}):
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("XFAST_FORCE_PORTABLE", "XFAST_NO_AVX2")}
+    for extra in ({"XFAST_FORCE_PORTABLE": "1"}, {"XFAST_NO_AVX2": "1"},
+                  {"XFAST_NO_AVX512": "1"}, {}):
+        env = {k: v for k, v in os.environ.items() if k not in switches}
         env.update(extra)
         run = subprocess.run([sys.executable, "-c", code, src, out], check=True, env=env,
                              capture_output=True, text=True)
@@ -160,7 +162,8 @@ def test_portable_sse2_avx2_paths_give_the_same_result(tmp_path: Any) -> None:
     assert seen[0] == "portable"
     if platform.machine().lower() in ("x86_64", "amd64"):
         assert seen[1] == "sse2"
-        assert seen[2] in ("sse2", "avx2")  # the parent may itself run forced portable
+        assert seen[2] in ("sse2", "avx2")
+        assert seen[3] in ("sse2", "avx2", "avx512")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
