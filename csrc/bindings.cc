@@ -16,6 +16,8 @@
 #include "crc32c.h"
 #include "event_writer.h"
 #include "histogram.h"
+#include "histogram_selftest.h"
+#include "omp_team.h"
 #include "proto_wire.h"
 #include "record.h"
 #include "selftest.h"
@@ -510,6 +512,22 @@ PYBIND11_MODULE(_core, m) {
         return crc32c_extend(crc, p, s.size());
       },
       py::arg("data"), py::arg("crc") = 0, py::arg("impl") = "auto");
+  t.def("openmp_team_available", &openmp_team_available);
+  t.def(
+      "avx512_slot_mismatches",
+      [](uint64_t block_stride) {
+        SlotCheckResult r;
+        {
+          ReleaseGil nogil;
+          r = avx512_slot_mismatches(block_stride);
+        }
+        py::dict d;
+        d["ran"] = r.ran;
+        d["checked"] = r.checked;
+        d["mismatches"] = r.mismatches;
+        return d;
+      },
+      py::arg("block_stride") = 1);
   t.def("crc32c_mask", &crc32c_mask);
   t.def("crc32c_unmask", &crc32c_unmask);
   t.def("crc32c_implementation", &crc32c_implementation);

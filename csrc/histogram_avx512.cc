@@ -2,9 +2,10 @@
 // float32 counting and moments with AVX-512F: the bucket index computed from a log2 polynomial,
 // sixteen floats per instruction, with no table lookup. The only histogram file compiled with
 // -mavx512f; it is called only after cpu_has_avx512f() said yes (see histogram.cc).
-// GCC 12's avx512fintrin.h starts getexp/getmant/reduce from _mm512_undefined_ps(), which its
-// own -W(maybe-)uninitialized then flags wherever they inline; the values are never read.
-#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's AVX-512 intrinsics (min, max, getexp, cvtps_pd, ...) start from _mm512_undefined_*(),
+// which its own -Wuninitialized then flags wherever they inline: GCC bug 105593, fixed in 12.3
+// (Debian 12 ships 12.2). Only for GCC 12 and only in this file; nothing here is uninitialized.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "omp_team.h"
+
 namespace xfast {
 
 ThreadPool::ThreadPool(std::size_t threads) : size_(threads == 0 ? 1 : threads) {}
@@ -58,6 +60,7 @@ void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_
     for (std::size_t i = 0; i < n; ++i) fn(i);
     return;
   }
+  if (run_on_openmp_team(n, size_, fn)) return;
   std::lock_guard<std::mutex> run_lock(run_mu_);
   if (workers_.empty()) start();
   {

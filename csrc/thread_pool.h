@@ -14,8 +14,10 @@ namespace xfast {
 // ThreadPool
 //
 // parallel_for(n, fn) runs fn(0) .. fn(n-1) across the workers and the calling thread, and
-// returns when all have finished. One parallel_for runs at a time (callers are serialized by a
-// mutex); fn must not throw. Workers start lazily on the first parallel_for with n > 1.
+// returns when all have finished. On the main thread of a process that has torch's libgomp
+// loaded it runs them on torch's OpenMP team instead (omp_team.h says why). One parallel_for
+// runs at a time on the pool's own threads (callers are serialized by a mutex); fn must not
+// throw. Workers start lazily on the first parallel_for with n > 1 that needs them.
 class ThreadPool {
  public:
   explicit ThreadPool(std::size_t threads);

@@ -10,6 +10,15 @@ def crc32c(data: bytes, crc: int = 0, impl: str = "auto") -> int:
     """CRC32C of ``data`` extending ``crc``; ``impl`` 'auto', 'portable' or 'sse4.2'
     (``ValueError`` when the CPU has no SSE4.2)."""
 
+def openmp_team_available() -> bool:
+    """Whether a histogram run from this thread now would borrow torch's OpenMP team (GNU
+    libgomp loaded, the main thread, not a forked child, no XFAST_NO_OPENMP_TEAM)."""
+
+def avx512_slot_mismatches(block_stride: int = 1) -> dict[str, Any]:
+    """The AVX-512 histogram slots against the exact table for every ``block_stride``-th block
+    of 2048 finite float32 bit patterns, on two threads without the GIL: ``{"ran": False}``
+    plus zeros when the CPU has no AVX-512F, else ``ran``, ``checked`` and ``mismatches``."""
+
 def crc32c_mask(crc: int, /) -> int:
     """TFRecord's masked CRC (rotate right 15, add kMaskDelta)."""
 

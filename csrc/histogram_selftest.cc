@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// avx512_slot_mismatches: the AVX-512 slots against the table, for every (or every k-th block of)
+// float32 bit pattern.
+#include "histogram_selftest.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "cpu_features.h"
+#include "histogram.h"
+#include "histogram_moments.h"
+
+namespace xfast {
+namespace {
+
+#if defined(XFAST_HAVE_AVX512)
+struct Range {
+  uint64_t checked = 0;
+  uint64_t mismatches = 0;
+};
+
+Range check_range(uint64_t first, uint64_t last, uint64_t stride,
+                  const std::vector<uint16_t>& slot, const std::vector<float>& thr) {
+  using internal::kSlotCount;
+  using internal::kSubCountRows;
+  constexpr uint64_t kBlockLen = 2048;
+  std::vector<uint32_t> c(kSubCountRows * kSlotCount, 0);
+  std::array<float, kBlockLen> x{};
+  std::array<std::size_t, kBlockLen> at{};
+  Range r;
+  for (uint64_t lo = first; lo < last; lo += kBlockLen * stride) {
+    const std::size_t n = static_cast<std::size_t>(std::min(kBlockLen, last - lo));
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto bits = static_cast<uint32_t>(lo + i);
+      std::memcpy(&x[i], &bits, 4);
+    }
+    internal::count_block_avx512(x.data(), n, 1, c.data(), slot.data(), thr.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto bits = static_cast<uint32_t>(lo + i);
+      uint32_t s = slot[bits >> 15];
+      s += x[i] >= thr[s] ? 1u : 0u;
+      // Groups of 16 cycle over the rows; a tail (n % 16) goes to row 0.
+      const std::size_t row = i < n - n % 16 ? i % kSubCountRows : 0;
+      at[i] = row * kSlotCount + s;
+      --c[at[i]];
+    }
+    r.checked += n;
+    for (std::size_t i = 0; i < n; ++i) r.mismatches += c[at[i]] != 0 ? 1 : 0;
+    if (r.mismatches != 0) return r;  // the counters are no longer all zero
+  }
+  return r;
+}
+#endif
+
+}  // namespace
+
+SlotCheckResult avx512_slot_mismatches(uint64_t block_stride) {
+  SlotCheckResult out;
+#if defined(XFAST_HAVE_AVX512)
+  if (!internal::cpu_has_avx512f()) return out;
+  const uint64_t stride = std::max<uint64_t>(block_stride, 1);
+  std::vector<float> thr;
+  const std::vector<uint16_t> slot = default_slot_table(&thr);
+  // Finite patterns: positive [0, 0x7f800000), negative [0x80000000, 0xff800000).
+  Range neg;
+  std::thread t([&] { neg = check_range(0x80000000u, 0xff800000u, stride, slot, thr); });
+  const Range pos = check_range(0, 0x7f800000u, stride, slot, thr);
+  t.join();
+  out.ran = true;
+  out.checked = pos.checked + neg.checked;
+  out.mismatches = pos.mismatches + neg.mismatches;
+#else
+  (void)block_stride;
+#endif
+  return out;
+}
+
+}  // namespace xfast
