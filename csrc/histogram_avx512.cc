@@ -83,6 +83,9 @@ BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
   const auto compute = [&](std::size_t g) __attribute__((always_inline)) {
     const float* q = p + 16 * g;
     const __m512 x = _mm512_loadu_ps(q);
+    // 4 KiB ahead: the hardware prefetcher alone left the pass ~13% slower (2e7 floats on two
+    // threads: 3.8 -> 3.3 ms); 2 to 16 KiB ahead measured the same.
+    XFAST_PREFETCH(q + 1024);
     mn = _mm512_min_ps(mn, x);
     mx = _mm512_max_ps(mx, x);
     const __m512d a0 = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
