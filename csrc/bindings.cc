@@ -514,12 +514,12 @@ PYBIND11_MODULE(_core, m) {
       py::arg("data"), py::arg("crc") = 0, py::arg("impl") = "auto");
   t.def("openmp_team_available", &openmp_team_available);
   t.def(
-      "avx512_slot_mismatches",
-      [](uint64_t block_stride) {
+      "vector_slot_mismatches",
+      [](const std::string& isa, uint64_t block_stride) {
         SlotCheckResult r;
         {
           ReleaseGil nogil;
-          r = avx512_slot_mismatches(block_stride);
+          r = vector_slot_mismatches(isa, block_stride);
         }
         py::dict d;
         d["ran"] = r.ran;
@@ -527,7 +527,7 @@ PYBIND11_MODULE(_core, m) {
         d["mismatches"] = r.mismatches;
         return d;
       },
-      py::arg("block_stride") = 1);
+      py::arg("isa"), py::arg("block_stride") = 1);
   t.def("crc32c_mask", &crc32c_mask);
   t.def("crc32c_unmask", &crc32c_unmask);
   t.def("crc32c_implementation", &crc32c_implementation);

@@ -17,11 +17,11 @@ inline bool cpu_has_sse42() {
 #endif
 }
 
-// True when the CPU and OS support AVX2 (the histogram moments' fastest path). Thread-safe;
-// queried once.
-inline bool cpu_has_avx2() {
+// True when the CPU and OS support AVX2 and FMA (the float32 histogram's vector slot path on
+// CPUs without AVX-512). Thread-safe; queried once.
+inline bool cpu_has_avx2_fma() {
 #if defined(XFAST_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
-  static const bool has = __builtin_cpu_supports("avx2");
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return has;
 #else
   return false;

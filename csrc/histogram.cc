@@ -251,33 +251,34 @@ BlockMoments block_moments_sse2(const float* p, std::size_t n) {
 
 using BlockMomentsFn = BlockMoments (*)(const float*, std::size_t);
 
-// How float32 blocks are processed, decided once from the CPU and the environment: AVX-512F
-// computes slots and moments in vector registers (csrc/histogram_avx512.cc); otherwise a
-// moments loop (AVX2, SSE2 or scalar) is followed by the table-lookup counting loop.
-// XFAST_FORCE_PORTABLE=1 selects the scalar loops, XFAST_NO_AVX512 (any value) the AVX2 path
-// and XFAST_NO_AVX2 the SSE2 one, so the tests cover each path on one machine.
+// How float32 blocks are processed, decided once from the CPU and the environment: AVX-512F or
+// AVX2+FMA count and gather moments in one vector pass, the slot computed from a log2
+// polynomial (csrc/histogram_avx512.cc, csrc/histogram_avx2.cc); otherwise a moments loop
+// (SSE2 or scalar) is followed by the table-lookup counting loop. XFAST_FORCE_PORTABLE=1
+// selects the scalar loops, XFAST_NO_AVX512 (any value) the AVX2 path and XFAST_NO_AVX2 the
+// SSE2 one, so the tests cover each path on one machine.
 struct F32Path {
   const char* name;
-  BlockMomentsFn moments;  // nullptr on the AVX-512 path
+  internal::CountBlockFn count;  // the one-pass vector path, or nullptr
+  BlockMomentsFn moments;        // the table path's moments loop otherwise
 };
 
 F32Path choose_f32_path() {
-  if (internal::force_portable()) return {"portable", block_moments_portable};
+  if (internal::force_portable()) return {"portable", nullptr, block_moments_portable};
+  const bool no_avx2 = std::getenv("XFAST_NO_AVX2") != nullptr;
 #if defined(XFAST_HAVE_AVX512)
-  if (internal::cpu_has_avx512f() && std::getenv("XFAST_NO_AVX512") == nullptr &&
-      std::getenv("XFAST_NO_AVX2") == nullptr) {
-    return {"avx512", nullptr};
+  if (internal::cpu_has_avx512f() && !no_avx2 && std::getenv("XFAST_NO_AVX512") == nullptr) {
+    return {"avx512", internal::count_block_avx512, nullptr};
   }
 #endif
 #if defined(XFAST_HAVE_AVX2)
-  if (internal::cpu_has_avx2() && std::getenv("XFAST_NO_AVX2") == nullptr) {
-    return {"avx2", internal::block_moments_avx2};
-  }
+  if (internal::cpu_has_avx2_fma() && !no_avx2) return {"avx2", internal::count_block_avx2, nullptr};
 #endif
+  (void)no_avx2;
 #if defined(__SSE2__)
-  return {"sse2", block_moments_sse2};
+  return {"sse2", nullptr, block_moments_sse2};
 #else
-  return {"portable", block_moments_portable};
+  return {"portable", nullptr, block_moments_portable};
 #endif
 }
 
@@ -352,22 +353,18 @@ void count_f32(const float* p, std::size_t n, WorkerAccum* out) {
   Moments m;
   for (std::size_t lo = 0; lo < n; lo += kBlock) {
     const std::size_t len = std::min(kBlock, n - lo);
-#if defined(XFAST_HAVE_AVX512)
-    if (path.moments == nullptr) {
-      const BlockMoments b = internal::count_block_avx512(p + lo, len, 1, c[0].data(),
-                                                          t.slot.data(), t.thr.data());
+    if (path.count != nullptr) {
+      const BlockMoments b = path.count(p + lo, len, 1, c[0].data(), t.slot.data(), t.thr.data());
       if (XFAST_UNLIKELY(!std::isfinite(b.sum_squares))) {
         // Undo the block's increments (same slots, minus one each; uint32 wraps back), then
         // count it with per-element checks.
-        internal::count_block_avx512(p + lo, len, ~uint32_t{0}, c[0].data(), t.slot.data(),
-                                     t.thr.data());
+        path.count(p + lo, len, ~uint32_t{0}, c[0].data(), t.slot.data(), t.thr.data());
         count_block_f32_checked(t, p + lo, len, c, m);
         continue;
       }
       m.add_block(b, len);
       continue;
     }
-#endif
     const BlockMoments b = path.moments(p + lo, len);
     if (XFAST_UNLIKELY(!std::isfinite(b.sum_squares))) {
       count_block_f32_checked(t, p + lo, len, c, m);

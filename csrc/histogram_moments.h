@@ -15,6 +15,12 @@ struct BlockMoments {
   double sum, sum_squares;
 };
 
+// Internal linkage on purpose: this header is compiled into files built for different ISAs
+// (-mavx2, -mavx512f). An inline function with external linkage that one of them does not
+// inline (Debug builds) becomes a weak symbol, and the linker may then hand the AVX-512 copy to
+// the baseline path's callers: SIGILL on a CPU without it.
+namespace {
+
 // The scalar loop: the portable path, and the tail of the SIMD ones (n >= 1).
 inline BlockMoments block_moments_scalar(const float* p, std::size_t n) {
   BlockMoments b{p[0], p[0], 0.0, 0.0};
@@ -37,9 +43,7 @@ inline void add_block_moments(const BlockMoments& t, BlockMoments* r) {
   r->sum_squares += t.sum_squares;
 }
 
-// AVX2 variant (csrc/histogram_avx2.cc, built with -mavx2 on x86-64 only). Call only when
-// cpu_has_avx2(); p[0..n) with n >= 1. Any thread.
-BlockMoments block_moments_avx2(const float* p, std::size_t n);
+}  // namespace
 
 // Slots (histogram.cc's SlotTable numbering: 0 below the first edge, 1 + i bin i, 1549 above the
 // last edge) and the rows of sub-counts the float32 counting loops spread increments over.
@@ -48,12 +52,21 @@ inline constexpr std::size_t kSubCountRows = 4;
 
 // AVX-512F variant (csrc/histogram_avx512.cc): the block's moments as above, and each element's
 // slot counted: sub_counts[j * kSlotCount + slot] += delta, j cycling over kSubCountRows rows.
-// Slots come from a log2 polynomial; the ~0.1% of values close to an edge use the exact
-// slot_table/thr (SlotTable's arrays). A lane's slot depends only on its value, NaN/inf
-// included (they land in range), so calling again with delta = 2^32 - 1 undoes a block the
-// moments show holds NaN/inf. Call only when cpu_has_avx512f(); n >= 1. Any thread.
+// Slots come from a log2 polynomial (histogram_slot_poly.h); the ~0.1% of values close to an
+// edge use the exact slot_table/thr (SlotTable's arrays). A lane's slot depends only on its
+// value, NaN/inf included (they land in range), so calling again with delta = 2^32 - 1 undoes a
+// block the moments show holds NaN/inf. Call only when cpu_has_avx512f(); n >= 1. Any thread.
 BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
                                 uint32_t* sub_counts, const uint16_t* slot_table,
                                 const float* thr);
+
+// The same with AVX2 and FMA (csrc/histogram_avx2.cc), eight floats per instruction. Call only
+// when cpu_has_avx2_fma().
+BlockMoments count_block_avx2(const float* p, std::size_t n, uint32_t delta, uint32_t* sub_counts,
+                              const uint16_t* slot_table, const float* thr);
+
+// Either of the two.
+using CountBlockFn = BlockMoments (*)(const float*, std::size_t, uint32_t, uint32_t*,
+                                      const uint16_t*, const float*);
 
 }  // namespace xfast::internal

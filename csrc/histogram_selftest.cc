@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// avx512_slot_mismatches: the AVX-512 slots against the table, for every (or every k-th block of)
-// float32 bit pattern.
+// vector_slot_mismatches: the AVX-512 or AVX2 slots against the table, for every (or every k-th
+// block of) float32 bit pattern.
 #include "histogram_selftest.h"
 
 #include <algorithm>
@@ -16,13 +16,13 @@
 namespace xfast {
 namespace {
 
-#if defined(XFAST_HAVE_AVX512)
+#if defined(XFAST_HAVE_AVX2)
 struct Range {
   uint64_t checked = 0;
   uint64_t mismatches = 0;
 };
 
-Range check_range(uint64_t first, uint64_t last, uint64_t stride,
+Range check_range(internal::CountBlockFn count, uint64_t first, uint64_t last, uint64_t stride,
                   const std::vector<uint16_t>& slot, const std::vector<float>& thr) {
   using internal::kSlotCount;
   using internal::kSubCountRows;
@@ -37,12 +37,13 @@ Range check_range(uint64_t first, uint64_t last, uint64_t stride,
       const auto bits = static_cast<uint32_t>(lo + i);
       std::memcpy(&x[i], &bits, 4);
     }
-    internal::count_block_avx512(x.data(), n, 1, c.data(), slot.data(), thr.data());
+    count(x.data(), n, 1, c.data(), slot.data(), thr.data());
     for (std::size_t i = 0; i < n; ++i) {
       const auto bits = static_cast<uint32_t>(lo + i);
       uint32_t s = slot[bits >> 15];
       s += x[i] >= thr[s] ? 1u : 0u;
-      // Groups of 16 cycle over the rows; a tail (n % 16) goes to row 0.
+      // Lanes cycle over the rows; a tail (n % 16, or n % 8 for AVX2) goes to row 0. Blocks
+      // here are 2048 long except the last one, whose tail is 0 (the ranges end on 2^23).
       const std::size_t row = i < n - n % 16 ? i % kSubCountRows : 0;
       at[i] = row * kSlotCount + s;
       --c[at[i]];
@@ -57,23 +58,30 @@ Range check_range(uint64_t first, uint64_t last, uint64_t stride,
 
 }  // namespace
 
-SlotCheckResult avx512_slot_mismatches(uint64_t block_stride) {
+SlotCheckResult vector_slot_mismatches(const std::string& isa, uint64_t block_stride) {
   SlotCheckResult out;
+  internal::CountBlockFn count = nullptr;
 #if defined(XFAST_HAVE_AVX512)
-  if (!internal::cpu_has_avx512f()) return out;
+  if (isa == "avx512" && internal::cpu_has_avx512f()) count = internal::count_block_avx512;
+#endif
+#if defined(XFAST_HAVE_AVX2)
+  if (isa == "avx2" && internal::cpu_has_avx2_fma()) count = internal::count_block_avx2;
+  if (count == nullptr) return out;
   const uint64_t stride = std::max<uint64_t>(block_stride, 1);
   std::vector<float> thr;
   const std::vector<uint16_t> slot = default_slot_table(&thr);
   // Finite patterns: positive [0, 0x7f800000), negative [0x80000000, 0xff800000).
   Range neg;
-  std::thread t([&] { neg = check_range(0x80000000u, 0xff800000u, stride, slot, thr); });
-  const Range pos = check_range(0, 0x7f800000u, stride, slot, thr);
+  std::thread t([&] { neg = check_range(count, 0x80000000u, 0xff800000u, stride, slot, thr); });
+  const Range pos = check_range(count, 0, 0x7f800000u, stride, slot, thr);
   t.join();
   out.ran = true;
   out.checked = pos.checked + neg.checked;
   out.mismatches = pos.mismatches + neg.mismatches;
 #else
+  (void)isa;
   (void)block_stride;
+  (void)count;
 #endif
   return out;
 }

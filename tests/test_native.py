@@ -49,3 +49,18 @@ def test_cpp_unit_tests_pass_under_ctest() -> None:
     tests = _run([ctest, "--test-dir", str(BUILD), "--output-on-failure"], env)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "100% tests passed" in tests.stdout
+
+
+def test_isa_specific_objects_define_no_weak_code() -> None:
+    # Files built with -mavx2/-mavx512f must not emit weak (inline or template) functions: the
+    # linker keeps one copy of each for the whole module, and an AVX-512 copy handed to the
+    # baseline path would crash CPUs without AVX-512. The Debug tree of the test above inlines
+    # nothing, so any such function shows up here. (Weak data, like kPoly's "u", is harmless.)
+    nm = _tool("nm")
+    objects = sorted((BUILD / "CMakeFiles" / "xfast_core.dir" / "csrc").glob("histogram_avx*.o"))
+    if nm is None or not objects:
+        pytest.skip("needs nm and the x86-64 Debug build of the test above")
+    for obj in objects:
+        syms = _run([nm, "-C", str(obj)], dict(os.environ)).stdout.splitlines()
+        weak_code = [s for s in syms if " W " in s]
+        assert weak_code == [], f"{obj.name}: {weak_code}"

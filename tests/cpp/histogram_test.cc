@@ -317,8 +317,8 @@ TEST(compat_spec_examples) {
   CHECK(default_histogram({5e20}).bucket.empty());
 }
 
-#if defined(XFAST_HAVE_AVX512)
-// The AVX-512 path computes slots from a log2 polynomial and trusts it except within a margin of
+#if defined(XFAST_HAVE_AVX2)
+// The vector paths compute slots from a log2 polynomial and trust it except within a margin of
 // each edge; this checks the margin covers the polynomial's and float32's error against the
 // exact table. Optimized builds check every finite float32; Debug and sanitizer builds (10-50x
 // slower) every 16th block of 2048, and pytest runs the full check on the optimized module.
@@ -328,18 +328,21 @@ constexpr uint64_t kSlotCheckStride = 1;
 constexpr uint64_t kSlotCheckStride = 16;
 #endif
 
-TEST(avx512_slots_equal_the_table_for_every_float32) {
-  const xfast::SlotCheckResult r = xfast::avx512_slot_mismatches(kSlotCheckStride);
+void check_vector_slots(const char* isa) {
+  const xfast::SlotCheckResult r = xfast::vector_slot_mismatches(isa, kSlotCheckStride);
   if (!r.ran) {
-    std::printf("  skipped: this CPU has no AVX-512F\n");
+    std::printf("  skipped %s: this CPU lacks it\n", isa);
     return;
   }
   CHECK_EQ(r.mismatches, uint64_t{0});
   CHECK(r.checked >= (uint64_t{0xff000000} / kSlotCheckStride) - 4096);
 }
 
-TEST(avx512_block_with_nan_and_inf_undoes_exactly) {
-  if (!xfast::internal::cpu_has_avx512f()) return;
+TEST(avx512_slots_equal_the_table_for_every_float32) { check_vector_slots("avx512"); }
+TEST(avx2_slots_equal_the_table_for_every_float32) { check_vector_slots("avx2"); }
+
+// A block holding NaN/inf is counted, then undone with delta = -1: every counter returns to 0.
+void check_undo(xfast::internal::CountBlockFn count) {
   std::vector<float> thr;
   const std::vector<uint16_t> slot = xfast::default_slot_table(&thr);
   std::vector<float> x(1000);
@@ -349,13 +352,23 @@ TEST(avx512_block_with_nan_and_inf_undoes_exactly) {
   x[3] = std::numeric_limits<float>::quiet_NaN();
   x[500] = std::numeric_limits<float>::infinity();
   x[999] = -std::numeric_limits<float>::infinity();  // in the scalar tail
+  x[200] = 0.0f;
+  x[201] = 1e-40f;  // subnormal
   std::vector<uint32_t> c(xfast::internal::kSubCountRows * xfast::internal::kSlotCount, 0);
-  const auto b = xfast::internal::count_block_avx512(x.data(), x.size(), 1, c.data(),
-                                                     slot.data(), thr.data());
+  const auto b = count(x.data(), x.size(), 1, c.data(), slot.data(), thr.data());
   CHECK(!std::isfinite(b.sum_squares));
-  xfast::internal::count_block_avx512(x.data(), x.size(), ~uint32_t{0}, c.data(), slot.data(),
-                                      thr.data());
+  count(x.data(), x.size(), ~uint32_t{0}, c.data(), slot.data(), thr.data());
   CHECK(std::all_of(c.begin(), c.end(), [](uint32_t v) { return v == 0; }));
+}
+
+#if defined(XFAST_HAVE_AVX512)
+TEST(avx512_block_with_nan_and_inf_undoes_exactly) {
+  if (xfast::internal::cpu_has_avx512f()) check_undo(xfast::internal::count_block_avx512);
+}
+#endif
+
+TEST(avx2_block_with_nan_and_inf_undoes_exactly) {
+  if (xfast::internal::cpu_has_avx2_fma()) check_undo(xfast::internal::count_block_avx2);
 }
 #endif
 

@@ -14,10 +14,11 @@ def openmp_team_available() -> bool:
     """Whether a histogram run from this thread now would borrow torch's OpenMP team (GNU
     libgomp loaded, the main thread, not a forked child, no XFAST_NO_OPENMP_TEAM)."""
 
-def avx512_slot_mismatches(block_stride: int = 1) -> dict[str, Any]:
-    """The AVX-512 histogram slots against the exact table for every ``block_stride``-th block
-    of 2048 finite float32 bit patterns, on two threads without the GIL: ``{"ran": False}``
-    plus zeros when the CPU has no AVX-512F, else ``ran``, ``checked`` and ``mismatches``."""
+def vector_slot_mismatches(isa: str, block_stride: int = 1) -> dict[str, Any]:
+    """The ``isa`` ("avx512" or "avx2") histogram path's slots against the exact table for every
+    ``block_stride``-th block of 2048 finite float32 bit patterns, on two threads without the
+    GIL: ``ran`` False (and zeros) when the CPU lacks that ISA, else ``checked`` and
+    ``mismatches``."""
 
 def crc32c_mask(crc: int, /) -> int:
     """TFRecord's masked CRC (rotate right 15, add kMaskDelta)."""
