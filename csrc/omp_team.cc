@@ -96,8 +96,8 @@ bool run_on_openmp_team(std::size_t n, std::size_t max_threads,
                         const std::function<void(std::size_t)>& fn) {
   const Gomp* g = usable_gomp();
   if (g == nullptr) return false;
-  const int team = g->max_threads();
-  const std::size_t threads = std::min({n, max_threads, static_cast<std::size_t>(std::max(team, 1))});
+  const auto team = static_cast<std::size_t>(std::max(g->max_threads(), 1));
+  const std::size_t threads = std::min({n, max_threads, team});
   if (threads <= 1) return false;  // torch runs single-threaded: our own pool does better
   Work w;
   w.fn = &fn;
