@@ -19,6 +19,7 @@
 
 #include "cpu_features.h"
 #include "histogram_moments.h"
+#include "histogram_slot_poly.h"
 #include "platform.h"
 #include "thread_pool.h"
 
@@ -338,9 +339,7 @@ void count_block_f32_checked(const SlotTable& t, const float* p, std::size_t n, 
       continue;
     }
     m.add_finite(x);
-    uint32_t s = t.slot[f32_bits(x) >> 15];
-    s += x >= t.thr[s];
-    ++c[0][s];
+    ++c[0][internal::exact_slot(t.slot.data(), t.thr.data(), x)];
   }
 }
 

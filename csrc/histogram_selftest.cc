@@ -12,6 +12,7 @@
 #include "cpu_features.h"
 #include "histogram.h"
 #include "histogram_moments.h"
+#include "histogram_slot_poly.h"
 
 namespace xfast {
 namespace {
@@ -39,9 +40,7 @@ Range check_range(internal::CountBlockFn count, uint64_t first, uint64_t last, u
     }
     count(x.data(), n, 1, c.data(), slot.data(), thr.data());
     for (std::size_t i = 0; i < n; ++i) {
-      const auto bits = static_cast<uint32_t>(lo + i);
-      uint32_t s = slot[bits >> 15];
-      s += x[i] >= thr[s] ? 1u : 0u;
+      const uint32_t s = internal::exact_slot(slot.data(), thr.data(), x[i]);
       // Lanes cycle over the rows; a tail (n % 16, or n % 8 for AVX2) goes to row 0. Blocks
       // here are 2048 long except the last one, whose tail is 0 (the ranges end on 2^23).
       const std::size_t row = i < n - n % 16 ? i % kSubCountRows : 0;
