@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,6 +143,29 @@ ArrayView view_array(py::handle h) {
   const auto a = py::reinterpret_borrow<py::array>(h);
   if (!(a.flags() & py::array::c_style)) throw py::value_error("array must be C-contiguous");
   return {a.data(), static_cast<std::size_t>(a.size()), static_cast<std::size_t>(a.nbytes())};
+}
+
+// Columns after the counts in a packed histogram row: min, max, sum, sum_squares, finite, nan,
+// pos_inf, neg_inf (histogram_rows writes them; add_histogram_rows reads the first five).
+// xfast/_gpu_histogram.py's MOMENTS starts with the same eight, in this order.
+constexpr std::size_t kRowMoments = 8;
+
+// A C-contiguous 2D float64 array of `rows` rows of at least `min_cols` columns.
+struct RowsView {
+  double* data;
+  std::size_t stride;  // elements per row
+};
+
+RowsView rows_view(py::handle h, std::size_t rows, std::size_t min_cols) {
+  if (!py::isinstance<py::array_t<double>>(h)) throw py::type_error("rows must be a float64 numpy array");
+  auto a = py::reinterpret_borrow<py::array_t<double>>(h);
+  if (a.ndim() != 2 || !(a.flags() & py::array::c_style)) {
+    throw py::value_error("rows must be a C-contiguous 2D array");
+  }
+  if (static_cast<std::size_t>(a.shape(0)) != rows || static_cast<std::size_t>(a.shape(1)) < min_cols) {
+    throw py::value_error("rows has the wrong shape");
+  }
+  return {a.mutable_data(), static_cast<std::size_t>(a.shape(1))};
 }
 
 std::vector<double> doubles_of(py::handle h) {
@@ -373,6 +397,38 @@ PYBIND11_MODULE(_core, m) {
           "Trims (and max_bins-groups) counts computed elsewhere, then queues the histogram. "
           "Returns False, queueing nothing, when no bin has a count.")
       .def(
+          "add_histogram_rows",
+          [](EventWriter& w, const std::vector<uint32_t>& tags, py::handle rows, py::handle limits,
+             int64_t step, std::optional<double> wall_time, std::optional<int64_t> max_bins) {
+            const std::vector<double> l = doubles_of(limits);
+            if (l.size() < 2) throw py::value_error("limits needs at least 2 edges");
+            const std::size_t nbins = l.size() - 1;
+            const RowsView r = rows_view(rows, tags.size(), nbins + kRowMoments);
+            py::array_t<bool> written(static_cast<py::ssize_t>(tags.size()));
+            bool* out = written.mutable_data();
+            for (std::size_t i = 0; i < tags.size(); ++i) {
+              checked_tag(w, tags[i]);
+              const double* row = r.data + i * r.stride;
+              auto h = std::make_unique<HistogramData>();
+              out[i] = finish_histogram(row, nbins, l.data(), max_bins, h.get());
+              if (!out[i]) continue;
+              const double* mo = row + nbins;  // min, max, sum, sum_squares, finite
+              h->min = mo[0];
+              h->max = mo[1];
+              h->sum = mo[2];
+              h->sum_squares = mo[3];
+              h->num = mo[4];
+              push(w, make_record(RecordKind::kHistogram, tags[i], step, wall_time, h.release()));
+            }
+            return written;
+          },
+          py::arg("tags"), py::arg("rows"), py::arg("limits"), py::arg("step"),
+          py::arg("wall_time"), py::arg("max_bins") = py::none(),
+          "add_histogram_counts for many tags at once: row i of the float64 array `rows` holds "
+          "len(limits) - 1 counts, then min, max, sum, sum_squares and the finite count (the "
+          "layout histogram_rows fills). Returns a bool array: False where nothing was counted "
+          "(nothing queued for that tag).")
+      .def(
           "add_histogram_raw",
           [](EventWriter& w, uint32_t tag, double min, double max, double num, double sum,
              double sum_squares, std::vector<double> bucket_limit, std::vector<double> bucket,
@@ -583,8 +639,8 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("data"), py::arg("dtype"), py::arg("serial") = false);
   m.def(
-      "histogram_default_many",
-      [](py::handle batch) {
+      "histogram_rows",
+      [](py::handle batch, py::handle out) {
         std::vector<HistogramInput> inputs;
         {  // references taken here are dropped before the GIL is released
           const py::list items(py::reinterpret_borrow<py::object>(batch));  // owns the items meanwhile
@@ -595,18 +651,33 @@ PYBIND11_MODULE(_core, m) {
             inputs.push_back({v.data, v.n, checked_dtype(pair[1].cast<int>())});
           }
         }
-        std::vector<HistogramAccum> out;
+        const RowsView r = rows_view(out, inputs.size(), kDefaultBins + kRowMoments);
+        std::vector<HistogramAccum> acc;
         {
           ReleaseGil nogil;  // the caller's list keeps the arrays alive
-          histogram_default_batch(inputs, &out, &ThreadPool::shared());
+          histogram_default_batch(inputs, &acc, &ThreadPool::shared());
         }
-        py::list results;
-        for (const HistogramAccum& acc : out) results.append(accum_dict(acc));
-        return results;
+        const double inf = std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < acc.size(); ++i) {
+          double* row = r.data + i * r.stride;
+          const HistogramAccum& a = acc[i];
+          for (std::size_t b = 0; b < kDefaultBins; ++b) row[b] = static_cast<double>(a.counts[b]);
+          double* mo = row + kDefaultBins;
+          mo[0] = a.finite > 0 ? a.min : inf;
+          mo[1] = a.finite > 0 ? a.max : -inf;
+          mo[2] = a.sum;
+          mo[3] = a.sum_squares;
+          mo[4] = static_cast<double>(a.finite);
+          mo[5] = static_cast<double>(a.nan);
+          mo[6] = static_cast<double>(a.pos_inf);
+          mo[7] = static_cast<double>(a.neg_inf);
+        }
       },
-      py::arg("batch"),
-      "histogram_default over [(buffer, dtype code), ...] in one pool dispatch; a list of the "
-      "same dicts.");
+      py::arg("batch"), py::arg("out"),
+      "histogram_accumulate over [(buffer, dtype code), ...] in one pool dispatch with the GIL "
+      "released, written into the float64 array `out` (one row per buffer, >= 1556 columns): "
+      "1548 counts, then min, max (inf, -inf when nothing is finite), sum, sum_squares, finite, "
+      "nan, pos_inf, neg_inf. Other columns are left alone.");
   t.def(
       "finish_histogram",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& counts,

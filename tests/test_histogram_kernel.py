@@ -19,7 +19,7 @@ from torch.utils.tensorboard.summary import make_histogram
 
 from xfast import SummaryWriter, _core, _device_log
 from xfast._convert import histogram_buffer
-from xfast._gpu_histogram import COL, NBINS, histogram_device, packed_slot_table
+from xfast._gpu_histogram import COL, NBINS, WIDTH, histogram_device, packed_slot_table
 
 EDGES = np.asarray(_core.default_edges())
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,9 +103,15 @@ def test_batch_call_equals_one_call_per_tensor() -> None:
         (2049, torch.float64), ((1 << 18) + 1, torch.float16), (700, torch.int32),
     )]
     buffers = [histogram_buffer(t) for t in tensors]
-    for got, (data, code), t in zip(_core.histogram_default_many(buffers), buffers, tensors):
+    rows = np.full((len(buffers), WIDTH + 1), -7.0)  # the last column must stay untouched
+    _core.histogram_rows(buffers, rows)
+    assert (rows[:, -1] == -7.0).all()
+    for row, (data, code), t in zip(rows, buffers, tensors):
         one = _core.testing.histogram_default(data, code, True)
-        np.testing.assert_array_equal(got["counts"], one["counts"])
+        np.testing.assert_array_equal(row[:NBINS], one["counts"])
+        got = {name: row[COL[name]] for name in ("min", "max", "sum", "sum_squares", "finite",
+                                                 "nan", "pos_inf", "neg_inf")}
+        got["counts"] = row[:NBINS]
         check(got, reference(t))
 
 
@@ -448,3 +454,20 @@ def test_queued_error_is_raised_by_flush_and_close_stops_the_thread(
         w.close()
     assert w.file_writer is None  # the files were closed despite the error
     assert not [t for t in threading.enumerate() if t.name == "xfast-completion"]
+
+
+def test_row_buffers_of_the_wrong_shape_or_type_raise(tmp_path: Any) -> None:
+    buffers = [(np.ones(10, np.float32), 0), (np.ones(3, np.float32), 0)]
+    with pytest.raises(ValueError, match="wrong shape"):
+        _core.histogram_rows(buffers, np.zeros((1, WIDTH)))  # one row for two buffers
+    with pytest.raises(ValueError, match="wrong shape"):
+        _core.histogram_rows(buffers, np.zeros((2, NBINS)))  # no room for the moments
+    with pytest.raises(TypeError, match="float64"):
+        _core.histogram_rows(buffers, np.zeros((2, WIDTH), np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core.histogram_rows(buffers, np.zeros((WIDTH, 2)).T)
+    w = SummaryWriter(str(tmp_path))
+    fw = w._get_file_writer()
+    with pytest.raises(ValueError, match="wrong shape"):
+        fw._engine.add_histogram_rows([fw._tag_id("a")], np.zeros((2, WIDTH)), EDGES, 0, None)
+    w.close()

@@ -24,6 +24,7 @@ STATS = ("norm", "mean", "std", "min", "max", "zero_fraction", "nonfinite", "upd
 _LOCAL_ONLY_STATS = ("zero_fraction", "update_ratio")
 
 _EDGES: Optional[np.ndarray] = None
+_NONFINITE_COLS = [COL["nan"], COL["pos_inf"], COL["neg_inf"]]
 
 
 def _edges() -> np.ndarray:
@@ -47,25 +48,24 @@ def is_device_tensor(value: Any) -> bool:
     return torch is not None and isinstance(value, torch.Tensor) and value.device.type != "cpu"
 
 
-def write_row(
-    writer: SummaryWriter, fw: FileWriter, tid: int, tag: str, row: np.ndarray, step: int,
+def write_rows(
+    writer: SummaryWriter, fw: FileWriter, tags: list[str], rows: np.ndarray, step: int,
     wall: float, max_bins: Optional[int],
 ) -> None:
-    """Writes one packed result row (see _gpu_histogram) as a histogram event. Any thread."""
-    nan, pos_inf, neg_inf = (int(row[COL[c]]) for c in ("nan", "pos_inf", "neg_inf"))
-    finite = row[COL["finite"]]
-    written = bool(
-        fw._engine.add_histogram_counts(
-            tid, row[:NBINS], _edges(), row[COL["min"]], row[COL["max"]], finite,
-            row[COL["sum"]], row[COL["sum_squares"]], step, wall, max_bins,
-        )
-    )
-    nonfinite = nan + pos_inf + neg_inf
-    if nonfinite or not written:
-        info = {"nan": nan, "pos_inf": pos_inf, "neg_inf": neg_inf, "written": written}
-        writer.__dict__.setdefault("_deferred_nonfinite", []).append((tag, info, nonfinite))
+    """Writes packed result rows (see _gpu_histogram; C-contiguous float64) as histogram events,
+    one engine call for all of them, and notes non-finite values and unwritten histograms for
+    report_deferred. Any thread."""
+    tids = [fw._tag_id(tag) for tag in tags]
+    written = fw._engine.add_histogram_rows(tids, rows, _edges(), step, wall, max_bins)
+    nonfinite = rows[:, _NONFINITE_COLS].sum(axis=1)
+    for i in np.flatnonzero((nonfinite > 0) | ~written):
+        nan, pos_inf, neg_inf = (int(v) for v in rows[i, _NONFINITE_COLS])
+        info = {"nan": nan, "pos_inf": pos_inf, "neg_inf": neg_inf, "written": bool(written[i])}
+        deferred = writer.__dict__.setdefault("_deferred_nonfinite", [])
+        deferred.append((tags[i], info, int(nonfinite[i])))
     if writer.__dict__.get("_nonfinite_scalars"):
-        fw._engine.add_scalar(fw._tag_id(tag + "/nonfinite"), float(nonfinite), step, wall, 0)
+        for tag, count in zip(tags, nonfinite.tolist()):
+            fw._engine.add_scalar(fw._tag_id(tag + "/nonfinite"), count, step, wall, 0)
 
 
 def report_deferred(writer: SummaryWriter) -> None:
@@ -100,7 +100,7 @@ def add_histogram_device(
     """add_histogram for a device tensor: queue the kernels, start the result's copy, return."""
     torch = torch_module()
     fw = writer._get_file_writer()
-    tid = fw._tag_id(tag)
+    fw._tag_id(tag)  # a bad tag raises here, on the caller's thread
     step = to_step(global_step)
     wall = time.time() if walltime is None else walltime
     if values.numel() == 0:
@@ -111,7 +111,7 @@ def add_histogram_device(
     report_deferred(writer)
 
     def write() -> None:
-        write_row(writer, fw, tid, tag, host[0].numpy(), step, wall, max_bins)
+        write_rows(writer, fw, [tag], host.numpy(), step, wall, max_bins)
 
     completion_queue(writer).submit(event, write, (tag,))
 
@@ -148,38 +148,24 @@ def defer_if_pending(writer: SummaryWriter, tag: str, write: Callable[[], None])
     return True
 
 
-def _host_rows(tensors: list[Any], prevs: list[Any], want_zeros: bool) -> list[np.ndarray]:
-    """Packed rows of host tensors: one native batch call (one pool dispatch for all)."""
+def _host_rows(tensors: list[Any], prevs: list[Any], want_zeros: bool) -> np.ndarray:
+    """Packed rows of host tensors (one per tensor, 2D): one native batch call (one pool
+    dispatch for all) fills the counts and moments; numpy adds the optional extras."""
     buffers = [histogram_buffer(t) for t in tensors]
-    results = _core.histogram_default_many(buffers)
-    return [_host_row(t, p, want_zeros, b, r)
-            for t, p, b, r in zip(tensors, prevs, buffers, results)]
-
-
-def _host_row(
-    t: Any, prev: Any, want_zeros: bool, buffer: Optional[tuple[np.ndarray, int]] = None,
-    r: Optional[dict[str, Any]] = None,
-) -> np.ndarray:
-    """The packed row of a host tensor, from the native kernel (plus numpy for extras)."""
-    data, code = histogram_buffer(t) if buffer is None else buffer
-    if r is None:
-        r = _core.histogram_accumulate(data, code)
-    row = np.zeros(WIDTH, dtype=np.float64)
-    row[:NBINS] = r["counts"]
-    for name in ("min", "max", "sum", "sum_squares", "finite", "nan", "pos_inf", "neg_inf"):
-        row[COL[name]] = r[name]
-    if r["finite"] == 0:
-        row[COL["min"]], row[COL["max"]] = math.inf, -math.inf
-    if want_zeros:
-        row[COL["zeros"]] = np.count_nonzero(data == 0) if code != 3 else np.count_nonzero(
-            (data.view(np.uint16) & 0x7FFF) == 0
-        )
-    if prev is not None:
-        a = t.detach().double().reshape(-1)
-        d = a - prev.detach().double().reshape(-1).to(a.device)
-        d = d[a.isfinite()]
-        row[COL["update_sum_squares"]] = float(d.dot(d))
-    return row
+    rows = np.zeros((len(buffers), WIDTH), dtype=np.float64)
+    _core.histogram_rows(buffers, rows)
+    if want_zeros or any(p is not None for p in prevs):
+        for row, t, prev, (data, code) in zip(rows, tensors, prevs, buffers):
+            if want_zeros:
+                row[COL["zeros"]] = np.count_nonzero(data == 0) if code != 3 else np.count_nonzero(
+                    (data.view(np.uint16) & 0x7FFF) == 0
+                )
+            if prev is not None:
+                a = t.detach().double().reshape(-1)
+                d = a - prev.detach().double().reshape(-1).to(a.device)
+                d = d[a.isfinite()]
+                row[COL["update_sum_squares"]] = float(d.dot(d))
+    return rows
 
 
 def add_histogram_deferred(
@@ -190,13 +176,12 @@ def add_histogram_deferred(
     values may change after the call), written behind them."""
     if np.size(values) == 0 if not hasattr(values, "numel") else values.numel() == 0:
         raise ValueError("The input has no element.")
-    row = _host_row(values, None, False)
+    rows = _host_rows([values], [None], False)
     fw = writer._get_file_writer()
-    tid = fw._tag_id(tag)
     step = to_step(global_step)
     wall = time.time() if walltime is None else walltime
     completion_queue(writer).defer(
-        tag, lambda: write_row(writer, fw, tid, tag, row, step, wall, max_bins)
+        tag, lambda: write_rows(writer, fw, [tag], rows, step, wall, max_bins)
     )
 
 
@@ -306,13 +291,16 @@ def add_histograms(
     report_deferred(writer)
 
     def write_all(group: list[_Item], rows: Any) -> None:
+        rows = np.ascontiguousarray(rows, dtype=np.float64)
+        write_rows(writer, fw, [it.tag for it in group], rows, step, wall, max_bins)
+        if not stats:
+            return
         for it, row in zip(group, rows):
-            write_row(writer, fw, fw._tag_id(it.tag), it.tag, row, step, wall, max_bins)
             for s in stats:
                 if s == "update_ratio" and it.prev is None:
                     continue
                 if s == "nonfinite" and writer._nonfinite_scalars:
-                    continue  # write_row already wrote <tag>/nonfinite
+                    continue  # write_rows already wrote <tag>/nonfinite
                 fw._engine.add_scalar(fw._tag_id(f"{it.tag}/{s}"), _stat(s, row), step, wall, 0)
 
     if sharded:

@@ -10,8 +10,8 @@ import numpy.typing as npt
 
 from xfast._core import testing as testing
 
-# Dicts built in bindings.cc. A histogram pass (histogram_accumulate, histogram_default,
-# histogram_default_many): counts (uint64 ndarray, one per default bin, len 1548), min, max,
+# Dicts built in bindings.cc. A histogram pass (histogram_accumulate, testing.histogram_default):
+# counts (uint64 ndarray, one per default bin, len 1548), min, max,
 # sum, sum_squares (float, finite values only; min/max meaningless when finite == 0), finite,
 # nan, pos_inf, neg_inf (int).
 _Accum = dict[str, Any]
@@ -84,6 +84,19 @@ class EventWriter:
         """Trims (and ``max_bins``-groups) counts computed elsewhere, then queues the histogram.
         ``len(limits) == len(counts) + 1``. Returns False, queueing nothing, when no bin has a
         count."""
+    def add_histogram_rows(
+        self,
+        tags: Sequence[int],
+        rows: npt.NDArray[np.float64],
+        limits: npt.ArrayLike,
+        step: int,
+        wall_time: Optional[float],
+        max_bins: Optional[int] = None,
+    ) -> npt.NDArray[np.bool_]:
+        """add_histogram_counts for many tags at once: row i of ``rows`` (float64, C-contiguous)
+        holds ``len(limits) - 1`` counts, then min, max, sum, sum_squares and the finite count
+        (the layout histogram_rows fills). Returns a bool array: False where nothing was
+        counted (nothing queued for that tag)."""
     def add_histogram_raw(
         self,
         tag: int,
@@ -150,6 +163,10 @@ def histogram_accumulate(data: npt.NDArray[Any], dtype: int) -> _Accum:
     """Counts a C-contiguous buffer into the default bins without writing anything. Counts over
     shards of one tensor add up to the counts of the whole (xfast.distributed)."""
 
-def histogram_default_many(batch: Sequence[tuple[npt.NDArray[Any], int]]) -> list[_Accum]:
-    """histogram_accumulate over ``[(buffer, dtype code), ...]`` in one pool dispatch, with the
-    GIL released; a list of the same dicts."""
+def histogram_rows(
+    batch: Sequence[tuple[npt.NDArray[Any], int]], out: npt.NDArray[np.float64]
+) -> None:
+    """histogram_accumulate over ``[(buffer, dtype code), ...]`` in one pool dispatch with the
+    GIL released, written into ``out`` (float64, C-contiguous, one row per buffer, >= 1556
+    columns): 1548 counts, then min, max (inf, -inf when nothing is finite), sum, sum_squares,
+    finite, nan, pos_inf, neg_inf. Other columns are left alone."""
