@@ -10,6 +10,7 @@
 #if defined(__linux__)
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,11 +67,23 @@ bool disabled() {
   return off;
 }
 
+// Set in every process forked after this library was loaded. libgomp is not fork-safe: a child
+// inherits the parent's team as bookkeeping without its threads, and the next region on it
+// waits for them forever (torch's own parallel ops hang there too). Checking the pid at lookup
+// is not enough: a parent that never histogrammed before forking has not looked up yet.
+std::atomic<bool> g_forked{false};
+void mark_forked() { g_forked.store(true, std::memory_order_relaxed); }
+const bool g_fork_handler_registered = pthread_atfork(nullptr, nullptr, mark_forked) == 0;
+
 bool on_main_thread() { return static_cast<pid_t>(syscall(SYS_gettid)) == getpid(); }
 
 // Usable now from this thread, or nullptr.
 const Gomp* usable_gomp() {
-  if (disabled() || !on_main_thread()) return nullptr;
+  // Relaxed: set by the fork handler in the child's only thread, before any other code runs.
+  if (disabled() || g_forked.load(std::memory_order_relaxed) || !g_fork_handler_registered ||
+      !on_main_thread()) {
+    return nullptr;
+  }
   const Gomp* g = find_gomp();
   if (g == nullptr || g->pid != getpid()) return nullptr;
   return g;

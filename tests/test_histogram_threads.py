@@ -105,3 +105,32 @@ def test_forked_child_uses_own_pool_and_finishes() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.read(r, 1) == b"1"
     assert status == 0
+
+
+# A torch process that has run parallel ops forks before its first histogram: the child must
+# not borrow the team (libgomp's bookkeeping survives fork, its threads do not). Before the
+# fork handler this child waited forever.
+FORK_BEFORE_FIRST_USE = (
+    "import os, sys, torch\n"
+    "from xfast import _core\n"
+    "x = torch.randn(3_000_000)\n"
+    "float(x.sum())  # torch's team now exists\n"
+    "a = x.numpy()\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    ok = (not _core.testing.openmp_team_available()\n"
+    "          and _core.histogram_accumulate(a, 0)['finite'] == a.size)\n"
+    "    os._exit(0 if ok else 1)\n"
+    "_, status = os.waitpid(pid, 0)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+@needs_libgomp
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_child_forked_before_the_first_histogram_uses_own_pool() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "XFAST_NO_OPENMP_TEAM"}
+    run = subprocess.run([sys.executable, "-c", FORK_BEFORE_FIRST_USE], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
