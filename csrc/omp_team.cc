@@ -5,15 +5,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 
 #if defined(__linux__)
 #include <dlfcn.h>
 #include <link.h>
-#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #endif
 
@@ -29,7 +30,6 @@ using OmpGetMaxThreads = int (*)();
 struct Gomp {
   GompParallel parallel = nullptr;
   OmpGetMaxThreads max_threads = nullptr;
-  pid_t pid = 0;  // the process that found them: a forked child must not use the team
 };
 
 int find_libgomp(struct dl_phdr_info* info, std::size_t, void* out) {
@@ -52,7 +52,6 @@ const Gomp* find_gomp() {
   if (g != nullptr) return g;
   Gomp probe;
   if (dl_iterate_phdr(find_libgomp, &probe) == 0) return nullptr;
-  probe.pid = getpid();
   const Gomp* fresh = new Gomp(probe);  // one per process, never freed (other threads read it)
   const Gomp* expected = nullptr;
   if (!found.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) {
@@ -67,26 +66,45 @@ bool disabled() {
   return off;
 }
 
-// Set in every process forked after this library was loaded. libgomp is not fork-safe: a child
-// inherits the parent's team as bookkeeping without its threads, and the next region on it
-// waits for them forever (torch's own parallel ops hang there too). Checking the pid at lookup
-// is not enough: a parent that never histogrammed before forking has not looked up yet.
-std::atomic<bool> g_forked{false};
-void mark_forked() { g_forked.store(true, std::memory_order_relaxed); }
-const bool g_fork_handler_registered = pthread_atfork(nullptr, nullptr, mark_forked) == 0;
+// libgomp is not fork-safe: a child inherits the parent's team as bookkeeping without its
+// threads, and a region on it there waits for them forever (torch's own parallel ops hang there
+// too). So a forked child never borrows the team. The kernel's PF_FORKNOEXEC flag (field 9 of
+// /proc/self/stat) says so for any child, whether or not xfast was loaded before the fork; a
+// pid check or an atfork handler would miss children of parents that loaded xfast only later.
+// Read once per process (~10 us), and treated as forked when it cannot be read.
+bool forked_without_exec() {
+  constexpr unsigned long kPfForkNoExec = 0x40;
+  std::FILE* f = std::fopen("/proc/self/stat", "r");
+  if (f == nullptr) return true;
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces and parentheses
+  unsigned long flags = 0;
+  // After "pid (comm)": state ppid pgrp session tty_nr tpgid flags.
+  if (p == nullptr || std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1) return true;
+  return (flags & kPfForkNoExec) != 0;
+}
+
+bool in_forked_child() {
+  // pid << 1 | forked, for the process that last checked (0: none yet). A fork gives the child
+  // a new pid, so it checks again. Relaxed: the value is self-contained.
+  static std::atomic<uint64_t> checked{0};
+  const auto pid = static_cast<uint64_t>(getpid());
+  const uint64_t c = checked.load(std::memory_order_relaxed);
+  if (c >> 1 == pid) return (c & 1) != 0;
+  const bool forked = forked_without_exec();
+  checked.store(pid << 1 | (forked ? 1 : 0), std::memory_order_relaxed);
+  return forked;
+}
 
 bool on_main_thread() { return static_cast<pid_t>(syscall(SYS_gettid)) == getpid(); }
 
 // Usable now from this thread, or nullptr.
 const Gomp* usable_gomp() {
-  // Relaxed: set by the fork handler in the child's only thread, before any other code runs.
-  if (disabled() || g_forked.load(std::memory_order_relaxed) || !g_fork_handler_registered ||
-      !on_main_thread()) {
-    return nullptr;
-  }
-  const Gomp* g = find_gomp();
-  if (g == nullptr || g->pid != getpid()) return nullptr;
-  return g;
+  if (disabled() || !on_main_thread() || in_forked_child()) return nullptr;
+  return find_gomp();
 }
 
 struct Work {

@@ -22,12 +22,8 @@ namespace xfast {
 // Only the main thread borrows the team: it is where torch's intra-op team lives in a training
 // script, and another thread would make libgomp start (and spin) a second team.
 //
-// Disabled by XFAST_NO_OPENMP_TEAM (any value) and in any process forked after this library
-// was loaded (libgomp's team does not survive fork). A child forked from a torch process before
-// xfast was imported there cannot be told apart: such a child that imports xfast and
-// histograms >= 2^18 elements on its main thread would wait on the parent's team, as torch's own
-// parallel ops in it do; set XFAST_NO_OPENMP_TEAM=1 there. fn must not throw. Any thread;
-// thread-safe.
+// Disabled by XFAST_NO_OPENMP_TEAM (any value) and in forked children (libgomp's team does not
+// survive fork). fn must not throw. Any thread; thread-safe.
 bool run_on_openmp_team(std::size_t n, std::size_t max_threads,
                         const std::function<void(std::size_t)>& fn);
 

@@ -107,17 +107,19 @@ def test_forked_child_uses_own_pool_and_finishes() -> None:
     assert status == 0
 
 
-# A torch process that has run parallel ops forks before its first histogram: the child must
-# not borrow the team (libgomp's bookkeeping survives fork, its threads do not). Before the
-# fork handler this child waited forever.
-FORK_BEFORE_FIRST_USE = (
+# A torch process that has run parallel ops forks; the child must not borrow the team
+# (libgomp's bookkeeping survives fork, its threads do not), whether xfast was imported before
+# the fork without histogramming yet, or only in the child. Both children waited forever when
+# only a pid recorded at the first lookup guarded this.
+FORKED_CHILD = (
     "import os, sys, torch\n"
-    "from xfast import _core\n"
+    "{import_before}\n"
     "x = torch.randn(3_000_000)\n"
     "float(x.sum())  # torch's team now exists\n"
     "a = x.numpy()\n"
     "pid = os.fork()\n"
     "if pid == 0:\n"
+    "    from xfast import _core\n"
     "    ok = (not _core.testing.openmp_team_available()\n"
     "          and _core.histogram_accumulate(a, 0)['finite'] == a.size)\n"
     "    os._exit(0 if ok else 1)\n"
@@ -128,9 +130,11 @@ FORK_BEFORE_FIRST_USE = (
 
 @needs_libgomp
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_child_forked_before_the_first_histogram_uses_own_pool() -> None:
+@pytest.mark.parametrize("import_before", ["from xfast import _core", "pass"],
+                         ids=["imported-before-fork", "imported-in-child"])
+def test_child_forked_from_a_torch_process_uses_own_pool(import_before: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "XFAST_NO_OPENMP_TEAM"}
-    run = subprocess.run([sys.executable, "-c", FORK_BEFORE_FIRST_USE], env=env,
-                         capture_output=True, text=True, timeout=120)
+    code = FORKED_CHILD.format(import_before=import_before)
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
     assert run.returncode == 0, run.stderr
-
