@@ -33,7 +33,9 @@ Range check_range(internal::CountBlockFn count, uint64_t first, uint64_t last, u
   std::array<std::size_t, kBlockLen> at{};
   Range r;
   for (uint64_t lo = first; lo < last; lo += kBlockLen * stride) {
-    const std::size_t n = static_cast<std::size_t>(std::min(kBlockLen, last - lo));
+    // The ranges checked span whole blocks (their ends are multiples of 2^23), so every block
+    // is kBlockLen long: no lane falls in a vector loop's scalar tail.
+    constexpr std::size_t n = kBlockLen;
     for (std::size_t i = 0; i < n; ++i) {
       const auto bits = static_cast<uint32_t>(lo + i);
       std::memcpy(&x[i], &bits, 4);
@@ -41,10 +43,7 @@ Range check_range(internal::CountBlockFn count, uint64_t first, uint64_t last, u
     count(x.data(), n, 1, c.data(), slot.data(), thr.data());
     for (std::size_t i = 0; i < n; ++i) {
       const uint32_t s = internal::exact_slot(slot.data(), thr.data(), x[i]);
-      // Lanes cycle over the rows; a tail (n % 16, or n % 8 for AVX2) goes to row 0. Blocks
-      // here are 2048 long except the last one, whose tail is 0 (the ranges end on 2^23).
-      const std::size_t row = i < n - n % 16 ? i % kSubCountRows : 0;
-      at[i] = row * kSlotCount + s;
+      at[i] = (i % kSubCountRows) * kSlotCount + s;  // lanes cycle over the rows
       --c[at[i]];
     }
     r.checked += n;
