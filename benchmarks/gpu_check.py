@@ -25,7 +25,9 @@ from xfast import SummaryWriter, _core, _gpu_histogram
 from xfast._convert import histogram_buffer
 from xfast._gpu_histogram import COL, NBINS, histogram_device
 
-PATHS = ("auto", "torch")  # auto = the Triton kernel when it imports, else torch ops
+# auto = the Triton kernel when it imports, else torch ops; cuda = the NVRTC-compiled CUDA C++
+# kernel (xfast._cuda_histogram, opt-in until these checks have measured it).
+PATHS = ("auto", "cuda", "torch")
 
 
 def set_path(path: str) -> None:
@@ -33,8 +35,12 @@ def set_path(path: str) -> None:
 
 
 def triton_note() -> str:
-    err = _gpu_histogram._triton_state.get("disabled")
-    return "" if err is None else f" [Triton disabled after: {err!r}]"
+    notes = []
+    for key, name in (("disabled", "Triton"), ("cuda disabled", "CUDA kernel")):
+        err = _gpu_histogram._triton_state.get(key)
+        if err is not None:
+            notes.append(f" [{name} disabled after: {err!r}]")
+    return "".join(notes)
 
 FAILURES: list[str] = []
 
@@ -128,21 +134,25 @@ def check_no_sync(model_params: list[torch.Tensor]) -> None:
     loss = x[:1].sum()
     with tempfile.TemporaryDirectory() as d, SummaryWriter(d) as w:
         named = [(f"p{i}", p) for i, p in enumerate(model_params[:4])]
-        for label, call in (
-            ("add_histogram", lambda: w.add_histogram("h", x, 1)),
-            ("add_histogram bf16", lambda: w.add_histogram("hb", x.bfloat16(), 1)),
-            ("add_scalar(cuda 0-d)", lambda: w.add_scalar("loss", loss, 1)),
-            ("add_histograms", lambda: w.add_histograms(named, 1, grads=True, stats=("norm", "mean"))),
-        ):
-            call()  # warm-up: tables, pinned buffers, the queue thread
-            torch.cuda.set_sync_debug_mode("error")
-            try:
-                call()
-                print(f"  {label}: no sync")
-            except RuntimeError as e:
-                fail(f"{label} synchronized: {e}")
-            finally:
-                torch.cuda.set_sync_debug_mode(0)
+        for path in ("auto", "cuda"):
+            set_path(path)
+            for label, call in (
+                ("add_histogram", lambda: w.add_histogram("h", x, 1)),
+                ("add_histogram bf16", lambda: w.add_histogram("hb", x.bfloat16(), 1)),
+                ("add_scalar(cuda 0-d)", lambda: w.add_scalar("loss", loss, 1)),
+                ("add_histograms",
+                 lambda: w.add_histograms(named, 1, grads=True, stats=("norm", "mean"))),
+            ):
+                call()  # warm-up: tables, compiled kernels, pinned buffers, the queue thread
+                torch.cuda.set_sync_debug_mode("error")
+                try:
+                    call()
+                    print(f"  {label} path={path}: no sync{triton_note()}")
+                except RuntimeError as e:
+                    fail(f"{label} path={path} synchronized: {e}")
+                finally:
+                    torch.cuda.set_sync_debug_mode(0)
+        set_path("auto")
 
 
 def time_call(fn: Any, repeats: int = 3) -> tuple[float, float, float]:

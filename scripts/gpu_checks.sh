@@ -15,6 +15,6 @@ rc=0
 timeout 330 python3 "$OLDPWD/benchmarks/gpu_check.py" "$@" 2>&1 | tee "$out/gpu_check.log" || rc=1
 timeout 120 python3 -m pytest -q -p no:cacheprovider -c /dev/null -W ignore::DeprecationWarning \
   "$OLDPWD/tests/test_media_worker.py" "$OLDPWD/tests/test_distributed.py" "$OLDPWD/tests/test_histogram_kernel.py" \
-  -k "cuda or triton or device" 2>&1 | tee "$out/pytest_cuda.log" | tail -15 || rc=1
+  "$OLDPWD/tests/test_cuda_kernel_emulated.py" -k "cuda or triton or device" 2>&1 | tee "$out/pytest_cuda.log" | tail -15 || rc=1
 timeout 90 python3 "$OLDPWD/benchmarks/bench_media.py" --rounds 30 2>&1 | tee "$out/bench_media.log" | tail -12 || rc=1
 exit $rc

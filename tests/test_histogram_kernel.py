@@ -393,7 +393,8 @@ def _patched(tensor, scope):
 
 ti._patch_lang_tensor = _patched
 from xfast import _gpu_histogram as g
-from xfast._triton_histogram import device_table, histogram_triton
+from xfast._gpu_histogram import device_table
+from xfast._triton_histogram import histogram_triton
 x = torch.from_numpy(np.load(sys.argv[1]))
 table = device_table(torch, x.device)
 

@@ -14,7 +14,9 @@ reduction launch) when triton imports; otherwise, and for every other dtype or d
 torch ops. The torch ops stay because they run anywhere: CI checks them bucket for bucket
 against the native kernel on CPU tensors, and the Triton kernel against them (Triton's
 interpreter, and benchmarks/gpu_check.py on a GPU). A Triton failure at run time warns once
-and falls back. ``XFAST_DEVICE_HISTOGRAM=torch`` forces the torch ops. Their cost is ~20 kernel
+and falls back. ``XFAST_DEVICE_HISTOGRAM=torch`` forces the torch ops;
+``XFAST_DEVICE_HISTOGRAM=cuda`` selects a third implementation, CUDA C++ compiled by NVRTC
+(xfast._cuda_histogram; opt-in until measured on a GPU). Their cost is ~20 kernel
 launches and several passes per chunk.
 
 Temporaries are bounded: tensors are processed in chunks of ``chunk_elements()`` elements
@@ -45,12 +47,19 @@ _TEMP_BYTES_PER_ELEMENT = 64
 _TEMP_BUDGET_BYTES = 64 << 20
 
 _tables_lock = threading.Lock()
-_tables: dict[Any, tuple[Any, Any, Any]] = {}
+_tables: dict[Any, Any] = {}
 
 
 def chunk_elements() -> int:
     """Elements per chunk so that one chunk's temporaries stay within 64 MiB."""
     return _TEMP_BUDGET_BYTES // _TEMP_BYTES_PER_ELEMENT
+
+
+def upload(torch: Any, device: Any, host: Any) -> Any:
+    """A small host tensor on `device`, copied from pinned memory without blocking."""
+    if device.type == "cuda":
+        host = host.pin_memory()
+    return host.to(device, non_blocking=True)
 
 
 def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
@@ -62,19 +71,35 @@ def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
             t = _tables.get(key)
             if t is None:
                 slots, thr = _core.default_slot_table()
-                # Host tensors in pinned memory so the one-time upload is asynchronous too.
-                def up(a: np.ndarray) -> Any:
-                    h = torch.from_numpy(a)
-                    if device.type == "cuda":
-                        h = h.pin_memory()
-                    return h.to(device, non_blocking=True)
-
-                t = (
-                    up(slots.astype(np.int32)),
-                    up(thr),
-                    up(np.asarray(_core.default_edges(), dtype=np.float64)),
-                )
+                edges = np.asarray(_core.default_edges(), dtype=np.float64)
+                t = tuple(upload(torch, device, torch.from_numpy(a))
+                          for a in (slots.astype(np.int32), thr, edges))
                 _tables[key] = t
+    return t
+
+
+def kernel_supports(t: Any, p: Optional[Any] = None) -> bool:
+    """Whether the fused kernels (Triton, CUDA) take tensor t (float32, bfloat16 or float16,
+    which widen to float32 exactly; contiguous) and its optional previous value p (same dtype
+    and size, contiguous, on t's device: the kernels take its raw pointer)."""
+    import torch
+
+    ok = t.dtype in (torch.float32, torch.bfloat16, torch.float16) and t.is_contiguous()
+    if p is not None:
+        ok = ok and p.dtype == t.dtype and p.numel() == t.numel() and p.is_contiguous()
+        ok = ok and p.device == t.device
+    return bool(ok)
+
+
+def device_table(torch: Any, device: Any) -> Any:
+    """packed_slot_table() on `device` (the Triton and CUDA kernels' table), uploaded once."""
+    key = ("packed", str(device))
+    t = _tables.get(key)
+    if t is None:
+        with _tables_lock:
+            t = _tables.get(key)
+            if t is None:
+                t = _tables[key] = upload(torch, device, torch.from_numpy(packed_slot_table()))
     return t
 
 
@@ -138,12 +163,25 @@ def _use_triton(
     if mode != "triton" and device.type != "cuda":
         return False
     try:
-        from xfast import _triton_histogram
+        import xfast._triton_histogram  # noqa: F401 (whether triton imports)
     except ImportError:
         return False
     if prev is None or all(p is None for p in prev):
-        return all(_triton_histogram.supports(t) for t in tensors)
-    return all(_triton_histogram.supports(t, p) for t, p in zip(tensors, prev))
+        return all(kernel_supports(t) for t in tensors)
+    return all(kernel_supports(t, p) for t, p in zip(tensors, prev))
+
+
+def _use_cuda_kernel(
+    device: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]
+) -> bool:
+    """The NVRTC-compiled CUDA C++ kernel (xfast._cuda_histogram) for CUDA float32/bfloat16/
+    float16 batches, only with XFAST_DEVICE_HISTOGRAM=cuda: not yet measured on a GPU."""
+    if os.environ.get("XFAST_DEVICE_HISTOGRAM") != "cuda" or device.type != "cuda":
+        return False
+    if "cuda disabled" in _triton_state:
+        return False
+    ps = prev if prev is not None else [None] * len(tensors)
+    return all(kernel_supports(t, p) for t, p in zip(tensors, ps))
 
 
 def _programs(torch: Any, device: Any) -> int:
@@ -208,9 +246,22 @@ def histogram_device(
         raise ValueError("histogram_device needs at least one tensor")
     device = tensors[0].device
     tables = _device_tables(torch, device)
+    if _use_cuda_kernel(device, tensors, prev):
+        try:
+            from xfast._cuda_histogram import histogram_cuda
+
+            return histogram_cuda(torch, tensors, prev, device_table(torch, device))
+        except Exception as e:  # as for Triton below: warn once, then the other paths
+            _triton_state["cuda disabled"] = e
+            warnings.warn(
+                f"xfast: the CUDA histogram kernel failed ({type(e).__name__}: {e}); using "
+                "the Triton or torch-ops path from now on",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     if _use_triton(device, tensors, prev):
         try:
-            from xfast._triton_histogram import device_table, histogram_triton
+            from xfast._triton_histogram import histogram_triton
 
             return histogram_triton(torch, tensors, prev, device_table(torch, device), NBINS,
                                     _programs(torch, device))

@@ -19,9 +19,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
-import torch
 import triton
 import triton.language as tl
+
+from xfast._gpu_histogram import upload
 
 _NSLOT = 2048  # a program's count row: slots 0..1549, then the special slots below
 _ZERO_SLOT = 775  # slot of bin [0, 1e-12): where +0.0 and -0.0 go
@@ -182,37 +183,6 @@ def _reduce_kernel(  # type: ignore[no-untyped-def]
         tl.store(row + NBINS + 9, tl.sum(tl.where(q == 4, tot, 0.0), axis=0))
 
 
-_tables: dict[str, Any] = {}
-
-
-def _upload(torch: Any, device: Any, host: Any) -> Any:
-    """A small host tensor on `device`, copied from pinned memory without blocking."""
-    if device.type == "cuda":
-        host = host.pin_memory()
-    return host.to(device, non_blocking=True)
-
-
-def device_table(torch: Any, device: Any) -> Any:
-    """_gpu_histogram.packed_slot_table() on `device`, uploaded once."""
-    from xfast._gpu_histogram import packed_slot_table
-
-    key = str(device)
-    t = _tables.get(key)
-    if t is None:
-        t = _tables[key] = _upload(torch, device, torch.from_numpy(packed_slot_table()))
-    return t
-
-
-def supports(t: Any, p: Optional[Any] = None) -> bool:
-    """Whether this kernel takes tensor t (the three float types it widens exactly) and its
-    optional previous value p (same dtype, same size, contiguous)."""
-    ok = t.dtype in _DTYPES and t.is_contiguous()
-    if p is not None:
-        ok = ok and p.dtype == t.dtype and p.numel() == t.numel() and p.is_contiguous()
-    return bool(ok)
-
-
-_DTYPES = frozenset((torch.float32, torch.bfloat16, torch.float16))
 _LAYOUTS_MAX = 64
 _layouts: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 
@@ -251,13 +221,13 @@ def _layout(
         meta = torch.tensor(xoff + poff + [specs[j][4] for j in members], dtype=torch.int64)
         aligned = all(o % 16 == 0 for o in xoff + poff)
         launches.append((
-            members[0], has_prev, _upload(torch, device, meta), len(members),
-            _upload(torch, device, torch.tensor(tid, dtype=torch.int32)),
-            _upload(torch, device, torch.tensor(lpid, dtype=torch.int32)), iters, len(tid),
+            members[0], has_prev, upload(torch, device, meta), len(members),
+            upload(torch, device, torch.tensor(tid, dtype=torch.int32)),
+            upload(torch, device, torch.tensor(lpid, dtype=torch.int32)), iters, len(tid),
             aligned, row,
         ))
         row += len(tid)
-    hit = (launches, _upload(torch, device, torch.tensor(rmeta, dtype=torch.int64)), row)
+    hit = (launches, upload(torch, device, torch.tensor(rmeta, dtype=torch.int64)), row)
     _layouts[key] = hit
     if len(_layouts) > _LAYOUTS_MAX:
         _layouts.popitem(last=False)
@@ -271,8 +241,8 @@ def histogram_triton(
     """Packed (len(tensors), nbins + 10) float64 rows, as _gpu_histogram.histogram_device.
 
     One kernel launch per dtype in the batch plus one reduction launch and three allocations;
-    no host sync. `table` is device_table(); `programs` sizes the grid (a few per SM), each
-    program looping over blocks of rows x 1024 elements of one tensor.
+    no host sync. `table` is _gpu_histogram.device_table(); `programs` sizes the grid (a few
+    per SM), each program looping over blocks of rows x 1024 elements of one tensor.
     """
     device = tensors[0].device
     dtype = tensors[0].dtype

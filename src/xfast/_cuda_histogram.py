@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The default-bins histogram as CUDA C++ kernels (``_cuda_histogram.cu``) compiled at run time
+by NVRTC, the library torch's CUDA builds ship; nothing CUDA is needed at build time.
+
+Opt-in (``XFAST_DEVICE_HISTOGRAM=cuda``) until benchmarks/gpu_check.py has measured it on a
+GPU: the kernels' logic is tested on the host (tests/test_cuda_kernel_emulated.py runs the
+same source under tests/cpp/cuda_emulation.h, with the launch layout built here), but they have
+not yet run on a device. Same result layout as xfast._gpu_histogram. Per call: one
+``torch.zeros`` (the scratch rows), one ``torch.empty`` (the result), one launch per dtype in
+the batch and one finishing launch; the launch layout is cached per batch layout. Temporary
+device memory: 12.5 KiB per tensor, whatever its size.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from xfast._gpu_histogram import WIDTH, upload
+
+ROW = 1568  # scratch row per tensor (unsigned long long), as XF_ROW in the .cu file
+THREADS = 256  # threads per block: 8 warps over the kernel's 4 shared-memory count copies
+KERNELS = ("xfast_histogram_f32", "xfast_histogram_bf16", "xfast_histogram_f16")
+_FINISH = "xfast_histogram_finish"
+# Elements per block: the batch's total over ~8 blocks per SM, as a power of two in this range
+# (a block's fixed cost, zeroing and flushing 6,224 shared counters, stays small against it).
+_CHUNK_MIN, _CHUNK_MAX = 1 << 14, 1 << 22
+_LAYOUTS_MAX = 64
+
+_lock = threading.Lock()
+_modules: dict[int, dict[str, Any]] = {}
+_layouts: OrderedDict[tuple[Any, ...], tuple[Any, list[tuple[str, Any, int]]]] = OrderedDict()
+
+
+def source() -> str:
+    """The kernels' CUDA C++ source."""
+    return (Path(__file__).with_name("_cuda_histogram.cu")).read_text(encoding="utf-8")
+
+
+def dtype_code(t: Any) -> int:
+    """The kernel's dtype index (0 float32, 1 bfloat16, 2 float16) of tensor t, or -1."""
+    import torch
+
+    return {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}.get(t.dtype, -1)
+
+
+def chunk_elements(total: int, sms: int) -> int:
+    """Elements per block for a batch of `total` elements on a device with `sms` SMs."""
+    want = max(1, total // (8 * max(sms, 1)))
+    return min(max(1 << (want - 1).bit_length(), _CHUNK_MIN), _CHUNK_MAX)
+
+
+def plan(
+    entries: Sequence[tuple[int, int, int, int]], chunk: int
+) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+    """The launch layout of a batch.
+
+    Args:
+        entries: per tensor (dtype code, data pointer, previous-value pointer or 0, numel).
+        chunk: elements per block.
+
+    Returns:
+        (tens int64[k, 3]: pointer, previous pointer, numel per tensor;
+        [(dtype code, blocks int64[nb, 3]: tensor index, first element, element count)], one
+        launch per dtype in the batch).
+    """
+    tens = np.array([[ptr, prev, n] for _, ptr, prev, n in entries], dtype=np.int64)
+    by_code: dict[int, list[list[int]]] = {}
+    for j, (code, _, _, n) in enumerate(entries):
+        rows = by_code.setdefault(code, [])
+        rows += [[j, s, min(chunk, n - s)] for s in range(0, n, chunk)]
+    return tens, [(c, np.array(b, dtype=np.int64)) for c, b in by_code.items()]
+
+
+def _nvrtc_cubin(torch: Any, src: str, arch: str) -> bytes:
+    """Compiles src for sm_<arch> with the NVRTC library torch loads (no CUDA toolkit)."""
+    from torch.cuda import _utils
+
+    lib = _utils._get_gpu_rtc_library()
+
+    def check(rc: int, what: str, prog: Optional[ctypes.c_void_p] = None) -> None:
+        if rc == 0:
+            return
+        log = ""
+        if prog is not None:
+            size = ctypes.c_size_t()
+            lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+            buf = ctypes.create_string_buffer(size.value)
+            lib.nvrtcGetProgramLog(prog, buf)
+            log = buf.value.decode(errors="replace")
+        raise RuntimeError(f"NVRTC {what} failed (code {rc}) {log}")
+
+    prog = ctypes.c_void_p()
+    check(lib.nvrtcCreateProgram(ctypes.byref(prog), src.encode(), b"xfast_histogram.cu", 0,
+                                 None, None), "create")
+    try:
+        opts = [f"--gpu-architecture=sm_{arch}".encode(), b"--std=c++17"]
+        arr = (ctypes.c_char_p * len(opts))(*opts)
+        check(lib.nvrtcCompileProgram(prog, len(opts), arr), "compile", prog)
+        size = ctypes.c_size_t()
+        check(lib.nvrtcGetCUBINSize(prog, ctypes.byref(size)), "cubin size")
+        cubin = ctypes.create_string_buffer(size.value)
+        check(lib.nvrtcGetCUBIN(prog, cubin), "cubin")
+        return cubin.raw
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
+def _kernels(torch: Any, device: Any) -> dict[str, Any]:
+    """The compiled kernels for `device` (compiled and loaded on first use, ~1 s)."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    mods = _modules.get(index)
+    if mods is None:
+        with _lock:
+            mods = _modules.get(index)
+            if mods is None:
+                from torch.cuda import _utils
+
+                props = torch.cuda.get_device_properties(index)
+                with torch.cuda.device(index):
+                    cubin = _nvrtc_cubin(torch, source(), f"{props.major}{props.minor}")
+                    loaded = _utils._cuda_load_module(cubin, [*KERNELS, _FINISH])
+                mods = dict(loaded)  # type: ignore[arg-type]
+                mods["sms"] = props.multi_processor_count
+                _modules[index] = mods
+    return mods
+
+
+def histogram_cuda(
+    torch: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]], table: Any
+) -> Any:
+    """Packed (len(tensors), WIDTH) float64 rows on the tensors' CUDA device, as
+    _gpu_histogram.histogram_device; no host sync. `table` is the packed slot table on that
+    device (_gpu_histogram.device_table)."""
+    device = tensors[0].device
+    kernels = _kernels(torch, device)
+    entries = []
+    for j, t in enumerate(tensors):
+        p = prev[j] if prev is not None else None
+        entries.append((dtype_code(t), t.data_ptr(), 0 if p is None else p.data_ptr(), t.numel()))
+    key = (str(device), tuple(entries))
+    with _lock:  # writers on several threads share the cache
+        hit = _layouts.get(key)
+        if hit is None:
+            chunk = chunk_elements(sum(e[3] for e in entries), int(kernels["sms"]))
+            tens, launches = plan(entries, chunk)
+            hit = (upload(torch, device, torch.from_numpy(tens)),
+                   [(KERNELS[c], upload(torch, device, torch.from_numpy(b)), len(b))
+                    for c, b in launches])
+            _layouts[key] = hit
+            if len(_layouts) > _LAYOUTS_MAX:
+                _layouts.popitem(last=False)
+        else:
+            _layouts.move_to_end(key)
+    tens_dev, launches_dev = hit
+    k = len(tensors)
+    scratch = torch.zeros((k, ROW), dtype=torch.int64, device=device)
+    out = torch.empty((k, WIDTH), dtype=torch.float64, device=device)
+    stream = torch.cuda.current_stream(device)
+    with torch.cuda.device(device):
+        for name, blocks, nb in launches_dev:
+            kernels[name](grid=(nb, 1, 1), block=(THREADS, 1, 1),
+                          args=[tens_dev, blocks, table, scratch], stream=stream)
+        kernels[_FINISH](grid=(k, 1, 1), block=(THREADS, 1, 1), args=[tens_dev, scratch, out],
+                         stream=stream)
+    return out

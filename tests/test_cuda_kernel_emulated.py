@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The CUDA C++ histogram kernels (src/xfast/_cuda_histogram.cu) run on the host under
+tests/cpp/cuda_emulation.h, with the launch layout of xfast._cuda_histogram.plan, against the
+torch-ops device path (itself checked against the native kernel), bucket for bucket."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pytest
+import torch
+
+from xfast import _cuda_histogram as cu
+from xfast import _gpu_histogram as g
+
+ROOT = Path(__file__).resolve().parents[1]
+_BASE = 1 << 20  # fake address of the data buffer's first byte (a pointer is never 0)
+
+
+def _build(out: Path, sanitizer: str) -> list[str]:
+    """The emulated kernels built with `sanitizer`; the command line that runs them."""
+    cxx = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+    if cxx is None:
+        pytest.skip("needs a C++20 compiler")
+    r = subprocess.run(
+        [cxx, "-std=c++20", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread",
+         f"-fsanitize={sanitizer}", "-fno-sanitize-recover=all",
+         str(ROOT / "tests" / "cpp" / "cuda_histogram_emulated.cc"), "-o", str(out)],
+        capture_output=True, text=True, check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    if sanitizer != "thread":
+        return [str(out)]
+    # As scripts/sanitize.sh: gcc 12's TSan runtime needs ASLR off on high-entropy kernels.
+    arch = [shutil.which("setarch") or "setarch", platform.machine(), "-R"]
+    ok = subprocess.run([*arch, "true"], capture_output=True, check=False).returncode == 0
+    return [*arch, str(out)] if ok else [str(out)]
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    # ASan and UBSan: the kernels' indexing is checked too.
+    return _build(tmp_path_factory.mktemp("emul") / "asan", "address,undefined")
+
+
+@pytest.fixture(scope="module")
+def emulator_tsan(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    # TSan: a missing __syncthreads() shows up as a data race on the shared-memory counts.
+    return _build(tmp_path_factory.mktemp("emul") / "tsan", "thread")
+
+
+def _run(
+    exe: list[str], tmp: Path, tensors: list[Any], prev: Optional[list[Any]], chunk: int,
+    threads: int = 64,
+) -> np.ndarray:
+    """Packed rows of `tensors` from the emulated kernels."""
+    data = bytearray()
+
+    def place(t: Any) -> int:
+        data.extend(b"\0" * (-len(data) % 16))
+        at = len(data)
+        data.extend(t.contiguous().view(torch.uint8).numpy().tobytes())
+        return _BASE + at
+
+    entries = []
+    for j, t in enumerate(tensors):
+        p = prev[j] if prev is not None else None
+        entries.append((cu.dtype_code(t), place(t), 0 if p is None else place(p), t.numel()))
+    tens, launches = cu.plan(entries, chunk)
+    blob = struct.pack("<4q", _BASE, len(tensors), threads, len(launches))
+    blob += g.packed_slot_table().astype("<i4").tobytes() + tens.astype("<i8").tobytes()
+    for code, blocks in launches:
+        blob += struct.pack("<2q", code, len(blocks)) + blocks.astype("<i8").tobytes()
+    src, dst = tmp / "in.bin", tmp / "out.bin"
+    src.write_bytes(blob + bytes(data))
+    r = subprocess.run([*exe, str(src), str(dst)], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return np.fromfile(dst, dtype="<f8").reshape(len(tensors), g.WIDTH)
+
+
+def _same(exe: list[str], tmp: Path, tensors: list[Any], prev: Optional[list[Any]] = None,
+          chunk: int = 2048, threads: int = 64) -> None:
+    got = _run(exe, tmp, tensors, prev, chunk, threads)
+    want = g.histogram_device(tensors, prev).numpy()
+    assert np.array_equal(got[:, : g.NBINS], want[:, : g.NBINS]), [t.dtype for t in tensors]
+    counts = [g.COL[c] for c in ("finite", "nan", "pos_inf", "neg_inf", "zeros")]
+    assert np.array_equal(got[:, counts], want[:, counts])
+    np.testing.assert_array_equal(got[:, [g.COL["min"], g.COL["max"]]],
+                                  want[:, [g.COL["min"], g.COL["max"]]])
+    # Sums of squares: relative error; the sum: against the sum of magnitudes (another order
+    # of additions, and a sum of +-3e38 cancelling to 0 leaves a residue in both).
+    squares = [g.COL[c] for c in ("sum_squares", "update_sum_squares")]
+    np.testing.assert_allclose(got[:, squares], want[:, squares], rtol=1e-11, atol=1e-9)
+    magnitude = np.array([t.double().abs().nan_to_num(0, 0, 0).sum().item() for t in tensors])
+    s = g.COL["sum"]
+    assert (np.abs(got[:, s] - want[:, s]) <= 1e-12 * magnitude + 1e-9).all()
+
+
+@pytest.fixture
+def values() -> Any:
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(9001) * 3).astype(np.float32)
+    x[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 3e38]
+    return torch.from_numpy(x)
+
+
+@pytest.fixture(autouse=True)
+def _torch_ops_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XFAST_DEVICE_HISTOGRAM", "torch")
+
+
+def test_each_dtype_with_prev_and_specials(
+    emulator: list[str], tmp_path: Path, values: Any
+) -> None:
+    for dt in (torch.float32, torch.bfloat16, torch.float16):
+        y = values.to(dt)
+        _same(emulator, tmp_path, [y, y[:1000]], [torch.zeros_like(y), None])
+
+
+def test_mixed_batch_and_chunk_boundaries(
+    emulator: list[str], tmp_path: Path, values: Any
+) -> None:
+    # Two launches (two dtypes); sizes just under, at and over the 2048-element chunk; a view
+    # at an odd offset; 256 threads, so every shared-memory copy takes counts.
+    other = (values[:4097] * 2).clone()
+    tensors = [values[:2047], values[:2048].bfloat16(), other, values[3:2049], values[:1]]
+    prev = [None, None, other * 0.5, None, None]
+    _same(emulator, tmp_path, tensors, prev, threads=256)
+
+
+def test_every_slot_and_no_finite_values(emulator: list[str], tmp_path: Path) -> None:
+    # Magnitudes from 1e-45 to 3e38 of both signs (every bin, below and above the edges),
+    # then tensors with nothing finite or only zeros.
+    rng = np.random.default_rng(3)
+    wide = rng.choice([-1.0, 1.0], 20_000) * np.exp(rng.uniform(-103, 88, 20_000))
+    _same(emulator, tmp_path, [torch.from_numpy(wide.astype(np.float32)),
+                               torch.full((300,), float("nan")), torch.zeros(500),
+                               torch.tensor([float("inf"), float("-inf")])], chunk=4096)
+
+
+def test_every_bfloat16_and_float16_pattern(emulator: list[str], tmp_path: Path) -> None:
+    bits = torch.arange(65536, dtype=torch.int32).to(torch.int16)
+    _same(emulator, tmp_path, [bits.view(torch.bfloat16), bits.view(torch.float16)],
+          chunk=16384, threads=256)
+
+
+def test_no_shared_memory_race_under_tsan(
+    emulator_tsan: list[str], tmp_path: Path, values: Any
+) -> None:
+    other = (values[:4097] * 2).clone()
+    _same(emulator_tsan, tmp_path, [values, other.bfloat16(), values[:5].half()],
+          [None, (other * 0.5).bfloat16(), None], threads=256)
+
+
+def test_plan_covers_every_element_once() -> None:
+    entries = [(0, 100, 0, 5000), (1, 200, 300, 1), (0, 400, 0, 4096), (2, 500, 0, 4097)]
+    tens, launches = cu.plan(entries, 4096)
+    assert tens.tolist() == [[100, 0, 5000], [200, 300, 1], [400, 0, 4096], [500, 0, 4097]]
+    assert [c for c, _ in launches] == [0, 1, 2]
+    seen: dict[int, list[tuple[int, int]]] = {}
+    for _, blocks in launches:
+        for j, start, n in blocks.tolist():
+            assert 0 < n <= 4096
+            seen.setdefault(j, []).append((start, n))
+    for j, (_, _, _, n) in enumerate(entries):
+        spans = sorted(seen[j])
+        assert spans[0][0] == 0 and sum(c for _, c in spans) == n
+        assert all(a + c == b for (a, c), (b, _) in zip(spans, spans[1:]))
+
+
+def test_chunk_size_spreads_a_batch_over_the_sms() -> None:
+    assert cu.chunk_elements(10**9, 132) == 1 << 20  # ~950 blocks for 1e9 elements
+    assert cu.chunk_elements(10**4, 132) == 1 << 14  # the floor
+    assert cu.chunk_elements(10**12, 132) == 1 << 22  # the ceiling
+
+
+def test_installed_package_ships_the_kernel_source() -> None:
+    # NVRTC compiles the text at run time, so the wheel must carry the .cu file.
+    src = cu.source()
+    for name in (*cu.KERNELS, "xfast_histogram_finish"):
+        assert f'extern "C" __global__ void {name}(' in src
+
+
+def test_launches_and_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    # histogram_cuda's own logic with recording stand-ins for the compiled kernels (CPU
+    # tensors, so no pinned memory): one launch per dtype, then the finishing launch; the
+    # second call of the same batch reuses the uploaded layout.
+    calls: list[tuple[str, tuple[int, int, int], list[Any]]] = []
+
+    def kernel(name: str) -> Any:
+        def launch(grid: Any, block: Any, args: list[Any], stream: Any) -> None:
+            assert block == (cu.THREADS, 1, 1)
+            calls.append((name, grid, args))
+        return launch
+
+    fake = {n: kernel(n) for n in (*cu.KERNELS, "xfast_histogram_finish")}
+    monkeypatch.setattr(cu, "_kernels", lambda torch_mod, device: {**fake, "sms": 2})
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
+    cu._layouts.clear()
+    a, b = torch.zeros(40_000), torch.zeros(10, dtype=torch.bfloat16)
+    table = torch.from_numpy(g.packed_slot_table())
+    for _ in range(2):
+        out = cu.histogram_cuda(torch, [a, b], [a, None], table)
+        assert tuple(out.shape) == (2, g.WIDTH) and out.dtype == torch.float64
+    assert [(n, grid) for n, grid, _ in calls] == [
+        ("xfast_histogram_f32", (3, 1, 1)), ("xfast_histogram_bf16", (1, 1, 1)),
+        ("xfast_histogram_finish", (2, 1, 1)),
+    ] * 2
+    tens = calls[0][2][0]
+    assert tens.tolist() == [[a.data_ptr(), a.data_ptr(), 40_000], [b.data_ptr(), 0, 10]]
+    assert calls[3][2][0] is tens  # the cached layout
+    assert len(cu._layouts) == 1
+
+
+def test_fused_kernels_take_only_same_device_contiguous_float_pairs() -> None:
+    t = torch.zeros(8)
+    assert g.kernel_supports(t) and g.kernel_supports(t.bfloat16(), t.bfloat16())
+    assert not g.kernel_supports(t.double())
+    assert not g.kernel_supports(torch.zeros(4, 4).t())  # not contiguous
+    assert not g.kernel_supports(t, t.half())  # another dtype
+    assert not g.kernel_supports(t, torch.zeros(9))  # another size
+    # The kernels read prev through its raw pointer: it must live where t lives.
+    assert not g.kernel_supports(t, torch.zeros(8, device="meta"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_checks.sh)")
+def test_cuda_kernel_on_a_cuda_device(values: Any) -> None:
+    x = values.cuda()
+    tensors = [x, x[:1000].bfloat16(), (x[3:4099] * 2).half(), torch.full((7,), float("nan"),
+                                                                          device="cuda")]
+    prev = [x * 0.5, None, None, None]
+    got = cu.histogram_cuda(torch, tensors, prev, g.device_table(torch, x.device)).cpu().numpy()
+    want = g.histogram_device(tensors, prev).cpu().numpy()  # torch ops (the autouse fixture)
+    assert np.array_equal(got[:, : g.NBINS], want[:, : g.NBINS])
+    np.testing.assert_allclose(got[:, g.NBINS:], want[:, g.NBINS:], rtol=1e-11, atol=1e-9)
