@@ -43,11 +43,16 @@ def source() -> str:
     return (Path(__file__).with_name("_cuda_histogram.cu")).read_text(encoding="utf-8")
 
 
+_CODES: dict[Any, int] = {}
+
+
 def dtype_code(t: Any) -> int:
     """The kernel's dtype index (0 float32, 1 bfloat16, 2 float16) of tensor t, or -1."""
-    import torch
+    if not _CODES:
+        import torch
 
-    return {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}.get(t.dtype, -1)
+        _CODES.update({torch.float32: 0, torch.bfloat16: 1, torch.float16: 2})
+    return _CODES.get(t.dtype, -1)
 
 
 def chunk_elements(total: int, sms: int) -> int:
@@ -140,11 +145,14 @@ def histogram_cuda(
     device (_gpu_histogram.device_table)."""
     device = tensors[0].device
     kernels = _kernels(torch, device)
-    entries = []
-    for j, t in enumerate(tensors):
-        p = prev[j] if prev is not None else None
-        entries.append((dtype_code(t), t.data_ptr(), 0 if p is None else p.data_ptr(), t.numel()))
-    key = (str(device), tuple(entries))
+    # Runs per call for every tensor of the batch (a model's parameters each step): one
+    # comprehension, no per-tensor function calls.
+    dtype_code(tensors[0])  # fills _CODES
+    codes = _CODES
+    ps = prev if prev is not None else [None] * len(tensors)
+    entries = tuple([(codes[t.dtype], t.data_ptr(), 0 if p is None else p.data_ptr(), t.numel())
+                     for t, p in zip(tensors, ps)])
+    key = (str(device), entries)
     with _lock:  # writers on several threads share the cache
         hit = _layouts.get(key)
         if hit is None:
