@@ -6,6 +6,7 @@ torch-ops device path (itself checked against the native kernel), bucket for buc
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import shutil
 import struct
@@ -80,7 +81,11 @@ def _run(
         blob += struct.pack("<2q", code, len(blocks)) + blocks.astype("<i8").tobytes()
     src, dst = tmp / "in.bin", tmp / "out.bin"
     src.write_bytes(blob + bytes(data))
-    r = subprocess.run([*exe, str(src), str(dst)], capture_output=True, text=True, check=False)
+    # Not under the sanitized-_core job's LD_PRELOAD (scripts/sanitize.sh python): the binary
+    # carries its own sanitizer runtime, and ASan's preloaded beside TSan's crashes it.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    r = subprocess.run([*exe, str(src), str(dst)], capture_output=True, text=True, check=False,
+                       env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return np.fromfile(dst, dtype="<f8").reshape(len(tensors), g.WIDTH)
 
