@@ -46,13 +46,18 @@ def source() -> str:
 _CODES: dict[Any, int] = {}
 
 
-def dtype_code(t: Any) -> int:
-    """The kernel's dtype index (0 float32, 1 bfloat16, 2 float16) of tensor t, or -1."""
+def _dtype_codes() -> dict[Any, int]:
+    """torch dtype -> the kernels' dtype index (0 float32, 1 bfloat16, 2 float16)."""
     if not _CODES:
         import torch
 
         _CODES.update({torch.float32: 0, torch.bfloat16: 1, torch.float16: 2})
-    return _CODES.get(t.dtype, -1)
+    return _CODES
+
+
+def dtype_code(t: Any) -> int:
+    """The kernel's dtype index of tensor t, or -1."""
+    return _dtype_codes().get(t.dtype, -1)
 
 
 def chunk_elements(total: int, sms: int) -> int:
@@ -147,8 +152,7 @@ def histogram_cuda(
     kernels = _kernels(torch, device)
     # Runs per call for every tensor of the batch (a model's parameters each step): one
     # comprehension, no per-tensor function calls.
-    dtype_code(tensors[0])  # fills _CODES
-    codes = _CODES
+    codes = _dtype_codes()
     ps = prev if prev is not None else [None] * len(tensors)
     entries = tuple([(codes[t.dtype], t.data_ptr(), 0 if p is None else p.data_ptr(), t.numel())
                      for t, p in zip(tensors, ps)])

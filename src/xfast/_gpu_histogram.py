@@ -166,6 +166,13 @@ def _use_triton(
         import xfast._triton_histogram  # noqa: F401 (whether triton imports)
     except ImportError:
         return False
+    return _fused_kernels_take(tensors, prev)
+
+
+def _fused_kernels_take(
+    tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]
+) -> bool:
+    """kernel_supports for every tensor of a batch and its optional previous value."""
     if prev is None or all(p is None for p in prev):
         return all(kernel_supports(t) for t in tensors)
     return all(kernel_supports(t, p) for t, p in zip(tensors, prev))
@@ -178,10 +185,7 @@ def _use_cuda_kernel(
     float16 batches, only with XFAST_DEVICE_HISTOGRAM=cuda: not yet measured on a GPU."""
     if os.environ.get("XFAST_DEVICE_HISTOGRAM") != "cuda" or device.type != "cuda":
         return False
-    if "cuda disabled" in _triton_state:
-        return False
-    ps = prev if prev is not None else [None] * len(tensors)
-    return all(kernel_supports(t, p) for t, p in zip(tensors, ps))
+    return "cuda disabled" not in _triton_state and _fused_kernels_take(tensors, prev)
 
 
 def _programs(torch: Any, device: Any) -> int:
@@ -196,11 +200,13 @@ def _programs(torch: Any, device: Any) -> int:
     return int(n)
 
 
-def _disable_triton(e: Exception) -> None:
-    _triton_state["disabled"] = e
+def _disable(key: str, kernel: str, fallback: str, e: Exception) -> None:
+    """A fused kernel failed: warn once and skip it from now on (a compile or launch problem
+    must not cost the user their run)."""
+    _triton_state[key] = e
     warnings.warn(
-        f"xfast: the Triton histogram kernel failed ({type(e).__name__}: {e}); using the "
-        "torch-ops path from now on",
+        f"xfast: the {kernel} histogram kernel failed ({type(e).__name__}: {e}); using the "
+        f"{fallback} path from now on",
         RuntimeWarning,
         stacklevel=4,
     )
@@ -251,22 +257,16 @@ def histogram_device(
             from xfast._cuda_histogram import histogram_cuda
 
             return histogram_cuda(torch, tensors, prev, device_table(torch, device))
-        except Exception as e:  # as for Triton below: warn once, then the other paths
-            _triton_state["cuda disabled"] = e
-            warnings.warn(
-                f"xfast: the CUDA histogram kernel failed ({type(e).__name__}: {e}); using "
-                "the Triton or torch-ops path from now on",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        except Exception as e:
+            _disable("cuda disabled", "CUDA", "Triton or torch-ops", e)
     if _use_triton(device, tensors, prev):
         try:
             from xfast._triton_histogram import histogram_triton
 
             return histogram_triton(torch, tensors, prev, device_table(torch, device), NBINS,
                                     _programs(torch, device))
-        except Exception as e:  # a compile/launch problem must not cost the user their run
-            _disable_triton(e)
+        except Exception as e:
+            _disable("disabled", "Triton", "torch-ops", e)
     k = len(tensors)
     counts = torch.zeros(k * (_SLOTS + 1), dtype=torch.int64, device=device)
     f64 = dict(dtype=torch.float64, device=device)
