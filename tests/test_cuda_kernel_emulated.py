@@ -11,6 +11,7 @@ import platform
 import shutil
 import struct
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -246,3 +247,22 @@ def test_cuda_kernel_on_a_cuda_device(values: Any) -> None:
     want = g.histogram_device(tensors, prev).cpu().numpy()  # torch ops (the autouse fixture)
     assert np.array_equal(got[:, : g.NBINS], want[:, : g.NBINS])
     np.testing.assert_allclose(got[:, g.NBINS:], want[:, g.NBINS:], rtol=1e-11, atol=1e-9)
+
+
+def test_a_failing_fused_kernel_warns_once_and_the_torch_ops_path_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Triton forced onto a CPU tensor outside its interpreter fails at launch (no driver): the
+    # failure is reported once and every call, this one included, still gets its histogram.
+    pytest.importorskip("triton")
+    monkeypatch.setattr(g, "_triton_state", {})
+    x = torch.randn(1000)
+    want = g.histogram_device([x]).numpy()  # torch ops (the autouse fixture)
+    monkeypatch.setenv("XFAST_DEVICE_HISTOGRAM", "triton")
+    with pytest.warns(RuntimeWarning, match="Triton histogram kernel failed.*torch-ops path"):
+        got = g.histogram_device([x]).numpy()
+    assert np.array_equal(got, want)
+    assert "disabled" in g._triton_state
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(g.histogram_device([x]).numpy(), want)
