@@ -6,6 +6,7 @@ torch-ops device path (itself checked against the native kernel), bucket for buc
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import platform
 import shutil
@@ -60,13 +61,14 @@ def emulator_tsan(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 def _run(
     exe: list[str], tmp: Path, tensors: list[Any], prev: Optional[list[Any]], chunk: int,
-    threads: int = 64,
+    threads: int = 64, shifts: Optional[list[tuple[int, int]]] = None,
 ) -> np.ndarray:
-    """Packed rows of `tensors` from the emulated kernels."""
+    """Packed rows of `tensors` from the emulated kernels; tensor j and its previous value
+    start shifts[j] bytes past a 16-byte boundary (default 0), as views into storage do."""
     data = bytearray()
 
-    def place(t: Any) -> int:
-        data.extend(b"\0" * (-len(data) % 16))
+    def place(t: Any, shift: int = 0) -> int:
+        data.extend(b"\0" * (-len(data) % 16 + shift))
         at = len(data)
         data.extend(t.contiguous().view(torch.uint8).numpy().tobytes())
         return _BASE + at
@@ -74,7 +76,9 @@ def _run(
     entries = []
     for j, t in enumerate(tensors):
         p = prev[j] if prev is not None else None
-        entries.append((cu.dtype_code(t), place(t), 0 if p is None else place(p), t.numel()))
+        ts, ps = shifts[j] if shifts is not None else (0, 0)
+        entries.append((cu.dtype_code(t), place(t, ts), 0 if p is None else place(p, ps),
+                        t.numel()))
     tens, launches = cu.plan(entries, chunk)
     blob = struct.pack("<4q", _BASE, len(tensors), threads, len(launches))
     blob += g.packed_slot_table().astype("<i4").tobytes() + tens.astype("<i8").tobytes()
@@ -92,8 +96,9 @@ def _run(
 
 
 def _same(exe: list[str], tmp: Path, tensors: list[Any], prev: Optional[list[Any]] = None,
-          chunk: int = 2048, threads: int = 64) -> None:
-    got = _run(exe, tmp, tensors, prev, chunk, threads)
+          chunk: int = 2048, threads: int = 64,
+          shifts: Optional[list[tuple[int, int]]] = None) -> None:
+    got = _run(exe, tmp, tensors, prev, chunk, threads, shifts)
     want = g.histogram_device(tensors, prev).numpy()
     assert np.array_equal(got[:, : g.NBINS], want[:, : g.NBINS]), [t.dtype for t in tensors]
     counts = [g.COL[c] for c in ("finite", "nan", "pos_inf", "neg_inf", "zeros")]
@@ -157,6 +162,25 @@ def test_every_bfloat16_and_float16_pattern(emulator: list[str], tmp_path: Path)
           chunk=16384, threads=256)
 
 
+def test_views_at_every_offset_from_a_16_byte_boundary(
+    emulator: list[str], tmp_path: Path, values: Any
+) -> None:
+    # The kernels load 16 bytes at a time from the first 16-byte boundary on; the elements
+    # before it and after the last whole vector are counted one at a time. Every element
+    # offset of a tensor from a boundary, with its previous value at another offset, sizes
+    # shorter than that head, and blocks (2048 elements) that end in a partial vector.
+    for dt in (torch.float32, torch.bfloat16, torch.float16):
+        size = torch.tensor([], dtype=dt).element_size()
+        tensors, prev, shifts = [], [], []
+        for k in range(16 // size):
+            for n in (1, 3, 7, 9, 4100 + k):
+                y = values[k: k + n].to(dt)
+                tensors.append(y)
+                prev.append(y * 0.5 if n > 3 else None)
+                shifts.append((k * size, (k + 1) * size % 16))
+        _same(emulator, tmp_path, tensors, prev, shifts=shifts)
+
+
 def test_no_shared_memory_race_under_tsan(
     emulator_tsan: list[str], tmp_path: Path, values: Any
 ) -> None:
@@ -182,7 +206,9 @@ def test_plan_covers_every_element_once() -> None:
 
 
 def test_chunk_size_spreads_a_batch_over_the_sms() -> None:
-    assert cu.chunk_elements(10**9, 132) == 1 << 20  # ~950 blocks for 1e9 elements
+    # 1e9 elements on an H100 (132 SMs): ~24 blocks per SM, 4 rounds of the 6 it holds.
+    chunk = cu.chunk_elements(10**9, 132)
+    assert chunk % 4096 == 0 and 23 * 132 < -(-10**9 // chunk) <= 24 * 132
     assert cu.chunk_elements(10**4, 132) == 1 << 14  # the floor
     assert cu.chunk_elements(10**12, 132) == 1 << 22  # the ceiling
 
@@ -190,8 +216,37 @@ def test_chunk_size_spreads_a_batch_over_the_sms() -> None:
 def test_installed_package_ships_the_kernel_source() -> None:
     # NVRTC compiles the text at run time, so the wheel must carry the .cu file.
     src = cu.source()
-    for name in (*cu.KERNELS, "xfast_histogram_finish"):
-        assert f'extern "C" __global__ void {name}(' in src
+    for name in cu.KERNELS:
+        assert f'extern "C" __global__ void XF_BOUNDS {name}(' in src
+    assert 'extern "C" __global__ void xfast_histogram_finish(' in src
+    # The counting kernels' launch bounds are the block size histogram_cuda launches.
+    assert f"#define XF_BOUNDS __launch_bounds__({cu.THREADS}, " in src
+
+
+def _nvrtc() -> Any:
+    """NVRTC from the nvidia-cuda-nvrtc wheel (the test extra installs it on Linux x86-64)."""
+    try:
+        import nvidia
+    except ImportError:
+        pytest.skip("needs the nvidia-cuda-nvrtc wheel")
+    for root in nvidia.__path__:
+        for lib in sorted(Path(root).glob("*/lib/libnvrtc.so*")):
+            return ctypes.CDLL(str(lib))
+    pytest.skip("needs the nvidia-cuda-nvrtc wheel")
+
+
+def test_kernels_compile_with_nvrtc_for_each_gpu_generation() -> None:
+    # The compile step a CUDA machine runs first (xfast's own NVRTC calls, on the shipped
+    # source), for Turing to Blackwell: a source NVRTC rejects, say one that includes a
+    # standard header, would only show on a GPU as a fallback warning.
+    lib = _nvrtc()
+    for arch in ("75", "80", "90", "100", "120"):
+        cubin = cu.nvrtc_cubin(lib, cu.source(), arch)
+        assert cubin[:4] == b"\x7fELF", arch
+        for name in (*cu.KERNELS, "xfast_histogram_finish"):
+            assert name.encode() + b"\0" in cubin, (arch, name)
+    with pytest.raises(RuntimeError, match=r"NVRTC compile failed.*expected a declaration"):
+        cu.nvrtc_cubin(lib, "this is not C++", "90")
 
 
 def test_launches_and_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,9 +21,11 @@
 #define XF_NSH 1556    // count slots per copy in shared memory
 #define XF_COPIES 4
 // A tensor's row of the global scratch (unsigned long long each, zeroed before the launch):
-// the counts, then the float64 bits of sum, sum of squares and update sum of squares, then the
-// largest "order" (see xf_order) of the finite values and the largest inverted order, so that
-// zero is the identity of every column.
+// the counts, then the float64 bits of sum, sum of squares and update sum of squares, then,
+// over the finite values, the largest complemented order and the largest order, so that zero is
+// the identity of every column. A float's order is an unsigned 32-bit integer that grows with
+// it (-0.0 just below +0.0) and is never 0 for a finite value: its bits with the sign bit
+// flipped, and all other bits too for a negative value.
 #define XF_SUM 1556
 #define XF_SQ 1557
 #define XF_UPD 1558
@@ -32,7 +34,26 @@
 #define XF_ROW 1568
 #define XF_WIDTH 1558  // packed result row: the bins, then 10 moment columns
 
+// Counting kernels: launched with 256 threads (_cuda_histogram.THREADS), and at most 40
+// registers so that 6 blocks (1,536 threads, 150 KB of shared counts) fit on an SM of sm_80
+// and later: more loads in flight than the 4 blocks that the 53 registers ptxas picks alone
+// allow, at no extra instruction in the loop (ptxas on sm_90, no spills).
+#define XF_BOUNDS __launch_bounds__(256, 6)
+
+#if defined(__CUDACC__)
+#define XF_UNROLL _Pragma("unroll")
+#else  // the host compiler of tests/cpp/cuda_emulation.h
+#define XF_UNROLL
+#endif
+
+// float16 bits to float32, exactly. On a GPU one conversion instruction (inline PTX: NVRTC has
+// no cuda_fp16.h); the bit arithmetic below, ~25 instructions, runs on the host emulator.
 __device__ __forceinline__ float xf_half_to_float(unsigned int h) {
+#if defined(__CUDA_ARCH__)
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"((unsigned short)h));
+  return f;
+#else
   const unsigned int sign = (h & 0x8000u) << 16;
   const unsigned int exp = (h >> 10) & 0x1Fu;
   const unsigned int mant = h & 0x3FFu;
@@ -42,33 +63,33 @@ __device__ __forceinline__ float xf_half_to_float(unsigned int h) {
     return sign ? -f : f;
   }
   return __int_as_float((int)(sign | ((exp + 112u) << 23) | (mant << 13)));
+#endif
 }
 
 // kDtype: 0 float32, 1 bfloat16, 2 float16. Both 16-bit types widen to float32 exactly.
 template <int kDtype>
-__device__ __forceinline__ float xf_load(const void* base, long long i) {
-  if (kDtype == 0) return __ldg(static_cast<const float*>(base) + i);
-  const unsigned int h = __ldg(static_cast<const unsigned short*>(base) + i);
+__device__ __forceinline__ float xf_from_bits(unsigned int h) {
+  if (kDtype == 0) return __int_as_float((int)h);
   if (kDtype == 1) return __int_as_float((int)(h << 16));
   return xf_half_to_float(h);
 }
 
-// The packed table's slot (see _gpu_histogram.packed_slot_table): bits 0-10 of the entry are
-// the slot of the range's smallest value, bits 11-30 the key from which the slot is one more.
-__device__ __forceinline__ unsigned int xf_slot(float v, const int* table) {
-  const int b = __float_as_int(v);
-  const int e = __ldg(table + ((b >> 19) & 0x1FFF));
-  const int key = (b & 0x7FFFF) ^ ((b >> 31) & 0x7FFFF);
-  return (unsigned int)((e & 0x7FF) + (key >= (e >> 11) ? 1 : 0));
+template <int kDtype>
+__device__ __forceinline__ float xf_load(const void* base, long long i) {
+  if (kDtype == 0) return __ldg(static_cast<const float*>(base) + i);
+  return xf_from_bits<kDtype>(__ldg(static_cast<const unsigned short*>(base) + i));
 }
 
-// An unsigned key that grows with a non-NaN float (-0.0 just below +0.0), never 0 for a finite
-// value, so min and max become integer atomicMax with identity 0.
-__device__ __forceinline__ unsigned long long xf_order(float v) {
-  const unsigned int u = (unsigned int)__float_as_int(v);
-  return (u & 0x80000000u) ? (unsigned long long)(~u) : (unsigned long long)(u | 0x80000000u);
+// Element k of 16 loaded bytes (little-endian: element 2m is the low half of word m).
+template <int kDtype>
+__device__ __forceinline__ float xf_lane(const uint4& w, int k) {
+  const unsigned int words[4] = {w.x, w.y, w.z, w.w};
+  if (kDtype == 0) return __int_as_float((int)words[k]);
+  const unsigned int word = words[k >> 1];
+  return xf_from_bits<kDtype>((k & 1) ? word >> 16 : word & 0xFFFFu);
 }
 
+// The float whose order is o.
 __device__ __forceinline__ double xf_unorder(unsigned long long o) {
   const unsigned int k = (unsigned int)o;
   return (double)__int_as_float((int)((k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k));
@@ -88,53 +109,118 @@ __device__ __forceinline__ void xf_add_f64(double* a, double v) {
 #endif
 }
 
+#define XF_KEY_LOW (-2147483647 - 1)  // identity of the max of keys; no finite value's key
+#define XF_KEY_HIGH 2147483647          // identity of the min of keys; no finite value's key
+
+// One thread's running moments over the elements it counted.
+struct XfMoments {
+  double s, q, u;  // sum, sum of squares, update sum of squares (finite values)
+  int kmin, kmax;  // smallest and largest key of a finite value (see xf_count)
+  unsigned int zeros;
+};
+
+// Counts value v (previous value pv when has_prev) into the block's shared counts `mine`.
+// Branch-free: a non-finite value adds 0 to every moment, so warps never diverge on data.
+//
+// The slot comes from the packed table (see _gpu_histogram.packed_slot_table): bits 0-10 of
+// entry bits >> 19 are the slot of the range's smallest value, bits 11-30 the key from which
+// the slot is one more; that key is the low 19 bits, flipped for negative values so that it
+// grows with the value. The same flip over 31 bits makes the signed-integer order of the bits
+// the float order (-0.0 just below +0.0), so min and max are integer min and max.
+__device__ __forceinline__ void xf_count(float v, float pv, bool has_prev, const int* table,
+                                         unsigned int* mine, XfMoments& m) {
+  const int b = __float_as_int(v);
+  const int neg = b >> 31;  // all ones for a negative value
+  const int e = __ldg(table + ((b >> 19) & 0x1FFF));
+  const unsigned int slot = (unsigned int)((e & 0x7FF) + (((b ^ neg) & 0x7FFFF) >= (e >> 11)));
+  atomicAdd(mine + slot, 1u);
+  const bool finite = slot < XF_PINF;
+  const double d = (double)(finite ? v : 0.0f);
+  m.s += d;
+  m.q += d * d;
+  if (has_prev) {
+    const double w = d - (double)(finite ? pv : 0.0f);
+    m.u += w * w;
+  }
+  const int key = b ^ (neg & 0x7FFFFFFF);
+  const int lo = finite ? key : XF_KEY_HIGH;
+  const int hi = finite ? key : XF_KEY_LOW;
+  m.kmin = lo < m.kmin ? lo : m.kmin;
+  m.kmax = hi > m.kmax ? hi : m.kmax;
+  m.zeros += v == 0.0f ? 1u : 0u;
+}
+
 // Block b counts blocks[3b + 1] .. + blocks[3b + 2] of tensor j = blocks[3b], whose data
 // pointer, previous-value pointer (0: none) and size are tens[3j .. 3j + 2].
+//
+// Why 16-byte loads, one ahead: a thread with one 2-byte load in flight leaves an SM ~5x short
+// of the bytes in flight that HBM's latency needs for full bandwidth (Little's law), and the
+// scalar loop's 64-bit index arithmetic cost as many instructions as the counting. So each
+// thread loads 16 bytes (4 or 8 elements) and issues its next load before counting the
+// current one; indices are 32-bit within a block (chunk_elements() caps it at 2^22 elements). The
+// elements before the first 16-byte boundary (a view at an offset into its storage) and after
+// the last whole vector are counted one at a time. The previous values, when given, are
+// loaded one at a time: their alignment need not match the tensor's.
 template <int kDtype>
 __device__ __forceinline__ void xf_histogram(const long long* tens, const long long* blocks,
                                              const int* table, unsigned long long* scratch) {
+  constexpr int kSize = kDtype == 0 ? 4 : 2;
+  constexpr int kLanes = 16 / kSize;
   __shared__ unsigned int counts[XF_COPIES * XF_NSH];
   __shared__ double sums[3];
-  __shared__ unsigned long long order[2];
+  __shared__ unsigned int order[2];
   const int tid = (int)threadIdx.x;
   const int nt = (int)blockDim.x;
   for (int i = tid; i < XF_COPIES * XF_NSH; i += nt) counts[i] = 0u;
   if (tid < 3) sums[tid] = 0.0;
-  if (tid < 2) order[tid] = 0ull;
+  if (tid < 2) order[tid] = 0u;
   __syncthreads();
 
   const long long* blk = blocks + 3 * (long long)blockIdx.x;
   const long long j = blk[0];
-  const long long start = blk[1];
-  const long long n = blk[2];
-  const void* x = (const void*)(unsigned long long)tens[3 * j];
-  const void* p = (const void*)(unsigned long long)tens[3 * j + 1];
+  const int n = (int)blk[2];
+  const char* x = (const char*)(unsigned long long)tens[3 * j] + blk[1] * kSize;
+  const long long pbits = tens[3 * j + 1];
+  const bool has_prev = pbits != 0;
+  const char* p = has_prev ? (const char*)(unsigned long long)pbits + blk[1] * kSize : x;
   unsigned int* mine = counts + ((tid >> 5) % XF_COPIES) * XF_NSH;
-  double s = 0.0, q = 0.0, u = 0.0;
-  unsigned long long omin = 0ull, omax = 0ull;
-  for (long long i = tid; i < n; i += nt) {
-    const float v = xf_load<kDtype>(x, start + i);
-    const unsigned int slot = xf_slot(v, table);
-    atomicAdd(mine + slot, 1u);
-    if (slot < XF_PINF) {  // finite
-      if (v == 0.0f) atomicAdd(mine + XF_ZEROS, 1u);
-      const double d = (double)v;
-      s += d;
-      q += d * d;
-      const unsigned long long o = xf_order(v);
-      omax = o > omax ? o : omax;
-      omin = 0xFFFFFFFFull - o > omin ? 0xFFFFFFFFull - o : omin;
-      if (p != 0) {
-        const double e = d - (double)xf_load<kDtype>(p, start + i);
-        u += e * e;
-      }
-    }
+  XfMoments m = {0.0, 0.0, 0.0, XF_KEY_HIGH, XF_KEY_LOW, 0u};
+
+  const int misaligned = (int)((unsigned long long)x & 15u) / kSize;
+  const int head = misaligned == 0 ? 0 : (kLanes - misaligned < n ? kLanes - misaligned : n);
+  const int nvec = (n - head) / kLanes;
+  const int tail = head + nvec * kLanes;
+  for (int i = tid; i < head; i += nt) {
+    xf_count(xf_load<kDtype>(x, i), has_prev ? xf_load<kDtype>(p, i) : 0.0f, has_prev, table,
+             mine, m);
   }
-  xf_add_f64(&sums[0], s);
-  xf_add_f64(&sums[1], q);
-  xf_add_f64(&sums[2], u);
-  atomicMax(&order[0], omin);
-  atomicMax(&order[1], omax);
+  for (int i = tail + tid; i < n; i += nt) {
+    xf_count(xf_load<kDtype>(x, i), has_prev ? xf_load<kDtype>(p, i) : 0.0f, has_prev, table,
+             mine, m);
+  }
+  const uint4* xv = (const uint4*)(x + head * kSize);
+  uint4 cur = {0u, 0u, 0u, 0u};
+  if (tid < nvec) cur = __ldg(xv + tid);
+  for (int i = tid; i < nvec; i += nt) {
+    uint4 next = cur;
+    if (i + nt < nvec) next = __ldg(xv + i + nt);
+    const int first = head + i * kLanes;
+    XF_UNROLL
+    for (int k = 0; k < kLanes; ++k) {
+      xf_count(xf_lane<kDtype>(cur, k), has_prev ? xf_load<kDtype>(p, first + k) : 0.0f,
+               has_prev, table, mine, m);
+    }
+    cur = next;
+  }
+
+  atomicAdd(mine + XF_ZEROS, m.zeros);
+  xf_add_f64(&sums[0], m.s);
+  xf_add_f64(&sums[1], m.q);
+  xf_add_f64(&sums[2], m.u);
+  // As unsigned maxima with identity 0 (the scratch row's): the complement of the smallest
+  // key's order and the largest key's order, the order being the key with its top bit flipped.
+  atomicMax(&order[0], (unsigned int)m.kmin ^ 0x7FFFFFFFu);
+  atomicMax(&order[1], (unsigned int)m.kmax ^ 0x80000000u);
   __syncthreads();
 
   unsigned long long* row = scratch + j * XF_ROW;
@@ -147,23 +233,26 @@ __device__ __forceinline__ void xf_histogram(const long long* tens, const long l
     xf_add_f64((double*)(row + XF_SUM), sums[0]);
     xf_add_f64((double*)(row + XF_SQ), sums[1]);
     xf_add_f64((double*)(row + XF_UPD), sums[2]);
-    atomicMax(row + XF_MIN, order[0]);
-    atomicMax(row + XF_MAX, order[1]);
+    atomicMax(row + XF_MIN, (unsigned long long)order[0]);
+    atomicMax(row + XF_MAX, (unsigned long long)order[1]);
   }
 }
 
-extern "C" __global__ void xfast_histogram_f32(const long long* tens, const long long* blocks,
-                                               const int* table, unsigned long long* scratch) {
+extern "C" __global__ void XF_BOUNDS xfast_histogram_f32(
+    const long long* tens, const long long* blocks, const int* table,
+    unsigned long long* scratch) {
   xf_histogram<0>(tens, blocks, table, scratch);
 }
 
-extern "C" __global__ void xfast_histogram_bf16(const long long* tens, const long long* blocks,
-                                                const int* table, unsigned long long* scratch) {
+extern "C" __global__ void XF_BOUNDS xfast_histogram_bf16(
+    const long long* tens, const long long* blocks, const int* table,
+    unsigned long long* scratch) {
   xf_histogram<1>(tens, blocks, table, scratch);
 }
 
-extern "C" __global__ void xfast_histogram_f16(const long long* tens, const long long* blocks,
-                                               const int* table, unsigned long long* scratch) {
+extern "C" __global__ void XF_BOUNDS xfast_histogram_f16(
+    const long long* tens, const long long* blocks, const int* table,
+    unsigned long long* scratch) {
   xf_histogram<2>(tens, blocks, table, scratch);
 }
 

@@ -17,6 +17,11 @@ struct EmulatedDim3 {
   unsigned int x = 1, y = 1, z = 1;
 };
 
+// CUDA's 16-byte vector type, as the kernels' vector loads use it.
+struct alignas(16) uint4 {
+  unsigned int x, y, z, w;
+};
+
 inline thread_local EmulatedDim3 threadIdx;
 inline thread_local EmulatedDim3 blockIdx;
 inline EmulatedDim3 blockDim;
@@ -26,6 +31,7 @@ inline std::barrier<>* emulated_block_barrier = nullptr;
 #define __global__
 #define __device__
 #define __forceinline__ inline
+#define __launch_bounds__(...)
 #define __shared__ static
 
 inline void __syncthreads() { emulated_block_barrier->arrive_and_wait(); }
