@@ -155,12 +155,16 @@ def check_no_sync(model_params: list[torch.Tensor]) -> None:
         set_path("auto")
 
 
-def time_call(fn: Any, repeats: int = 3) -> tuple[float, float, float]:
-    """(caller ms, GPU ms, peak extra device MiB) of fn(), best of `repeats`."""
+def time_call(fn: Any, repeats: int = 3, settle: Any = None) -> tuple[float, float, float]:
+    """(caller ms, GPU ms, peak extra device MiB) of fn(), best of `repeats`; settle(), untimed,
+    before each (a writer's flush: the previous result written and its pinned buffer free, as
+    in a training loop, where a step's GPU work outlasts its histograms')."""
     caller = gpu = float("inf")
     peak = 0.0
     for _ in range(repeats):
         torch.cuda.synchronize()
+        if settle is not None:
+            settle()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -174,6 +178,18 @@ def time_call(fn: Any, repeats: int = 3) -> tuple[float, float, float]:
         gpu = min(gpu, start.elapsed_time(end))
         peak = max(peak, (torch.cuda.max_memory_allocated() - base) / 2**20)
     return caller, gpu, peak
+
+
+def back_to_back(fn: Any, calls: int = 3) -> float:
+    """Caller ms per call of fn() called `calls` times in a row: each call's pinned result
+    buffer is then still in flight when the next one asks for one."""
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    t1 = time.perf_counter()
+    torch.cuda.synchronize()
+    return (t1 - t0) * 1e3 / calls
 
 
 def read_pass_gb_s() -> float:
@@ -193,7 +209,8 @@ def timings(limit: float) -> None:
                 for path in PATHS:
                     set_path(path)
                     w.add_histogram("warm", x[:1000], 0)
-                    caller, gpu, peak = time_call(lambda x=x: w.add_histogram("h", x, 0))
+                    caller, gpu, peak = time_call(lambda x=x: w.add_histogram("h", x, 0),
+                                                  settle=w.flush)
                     passes = gpu / (x.numel() * x.element_size() / bw / 1e6)
                     print(f"  n={n:.0e} {dtype!s:>14} {path:>5}: caller {caller:8.2f} ms  "
                           f"GPU {gpu:8.2f} ms (= {passes:5.1f} read passes)  "
@@ -219,9 +236,12 @@ def model_wide(params: list[torch.Tensor], bw: float) -> None:
             set_path(path)
             for label, kw in (("params", {}), ("params+grads+norm", {"grads": True, "stats": ("norm",)})):
                 w.add_histograms(named, 0, **kw)
-                caller, gpu, peak = time_call(lambda kw=kw: w.add_histograms(named, 1, **kw), 2)
+                caller, gpu, peak = time_call(lambda kw=kw: w.add_histograms(named, 1, **kw), 2,
+                                              settle=w.flush)
+                b2b = back_to_back(lambda kw=kw: w.add_histograms(named, 1, **kw))
                 read = one_pass_ms * (2 if kw else 1)
-                print(f"  {path:>5} {label}: caller {caller:8.2f} ms/step  GPU {gpu:8.2f} ms/step "
+                print(f"  {path:>5} {label}: caller {caller:8.2f} ms/step "
+                      f"(back-to-back {b2b:6.2f})  GPU {gpu:8.2f} ms/step "
                       f"(= {gpu / read:5.1f} read passes of what it reads)  "
                       f"peak extra {peak:7.1f} MiB{triton_note()}", flush=True)
                 w.flush()
