@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import os
 import platform
+import re
 import shutil
 import struct
 import subprocess
@@ -205,10 +206,24 @@ def test_plan_covers_every_element_once() -> None:
         assert all(a + c == b for (a, c), (b, _) in zip(spans, spans[1:]))
 
 
+def test_plan_launches_no_empty_grid() -> None:
+    # CUDA rejects a launch of 0 blocks (the failure would switch the kernel off): a dtype
+    # whose tensors are all empty gets no launch, an empty tensor no block.
+    tens, launches = cu.plan([(1, 100, 0, 0), (0, 200, 0, 10), (0, 300, 0, 0)], 4096)
+    assert len(tens) == 3
+    assert [(c, b.tolist()) for c, b in launches] == [(0, [[1, 0, 10]])]
+
+
+def test_empty_tensors_beside_others(emulator: list[str], tmp_path: Path, values: Any) -> None:
+    empty = torch.zeros(0)
+    _same(emulator, tmp_path, [empty, values[:100], empty.bfloat16(), empty.half()],
+          [empty, None, None, None])
+
+
 def test_chunk_size_spreads_a_batch_over_the_sms() -> None:
-    # 1e9 elements on an H100 (132 SMs): ~24 blocks per SM, 4 rounds of the 6 it holds.
+    # 1e9 elements on an H100 (132 SMs): ~20 blocks per SM, 4 rounds of the 5 it holds.
     chunk = cu.chunk_elements(10**9, 132)
-    assert chunk % 4096 == 0 and 23 * 132 < -(-10**9 // chunk) <= 24 * 132
+    assert chunk % 4096 == 0 and 19 * 132 < -(-10**9 // chunk) <= 20 * 132
     assert cu.chunk_elements(10**4, 132) == 1 << 14  # the floor
     assert cu.chunk_elements(10**12, 132) == 1 << 22  # the ceiling
 
@@ -219,8 +234,10 @@ def test_installed_package_ships_the_kernel_source() -> None:
     for name in cu.KERNELS:
         assert f'extern "C" __global__ void XF_BOUNDS {name}(' in src
     assert 'extern "C" __global__ void xfast_histogram_finish(' in src
-    # The counting kernels' launch bounds are the block size histogram_cuda launches.
-    assert f"#define XF_BOUNDS __launch_bounds__({cu.THREADS}, " in src
+    # The counting kernels' launch bounds, for every GPU, are the block size histogram_cuda
+    # launches.
+    bounds = re.findall(r"#define XF_BOUNDS __launch_bounds__\((\d+)", src)
+    assert len(bounds) == 2 and all(int(b) == cu.THREADS for b in bounds)
 
 
 def _nvrtc() -> Any:
@@ -238,21 +255,27 @@ def _nvrtc() -> Any:
 def test_kernels_compile_with_nvrtc_for_each_gpu_generation() -> None:
     # The compile step a CUDA machine runs first (xfast's own NVRTC calls, on the shipped
     # source), for Turing to Blackwell: a source NVRTC rejects, say one that includes a
-    # standard header, would only show on a GPU as a fallback warning.
+    # standard header, would only show on a GPU as a fallback warning. ptxas must spill no
+    # register: the launch bounds cap registers on some GPUs, and a spill in the counting loop
+    # costs local-memory traffic per element.
     lib = _nvrtc()
-    for arch in ("75", "80", "90", "100", "120"):
-        cubin = cu.nvrtc_cubin(lib, cu.source(), arch)
+    for arch in ("75", "80", "86", "90", "100", "120"):
+        cubin, log = cu.nvrtc_compile(lib, cu.source(), arch, ["--ptxas-options=-v"])
         assert cubin[:4] == b"\x7fELF", arch
         for name in (*cu.KERNELS, "xfast_histogram_finish"):
             assert name.encode() + b"\0" in cubin, (arch, name)
+        spills = re.findall(r"(\d+) bytes spill (?:stores|loads)", log)
+        assert len(spills) == 8 and set(spills) == {"0"}, (arch, log)
+        assert "warning" not in log, (arch, log)
     with pytest.raises(RuntimeError, match=r"NVRTC compile failed.*expected a declaration"):
-        cu.nvrtc_cubin(lib, "this is not C++", "90")
+        cu.nvrtc_compile(lib, "this is not C++", "90")
 
 
 def test_launches_and_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     # histogram_cuda's own logic with recording stand-ins for the compiled kernels (CPU
-    # tensors, so no pinned memory): one launch per dtype, then the finishing launch; the
-    # second call of the same batch reuses the uploaded layout.
+    # tensors, so no pinned memory): one launch per dtype with elements (none for the empty
+    # float16 tensor), then the finishing launch; the second call of the same batch reuses the
+    # uploaded layout.
     calls: list[tuple[str, tuple[int, int, int], list[Any]]] = []
 
     def kernel(name: str) -> Any:
@@ -267,16 +290,18 @@ def test_launches_and_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
     cu._layouts.clear()
     a, b = torch.zeros(40_000), torch.zeros(10, dtype=torch.bfloat16)
+    e = torch.zeros(0, dtype=torch.float16)
     table = torch.from_numpy(g.packed_slot_table())
     for _ in range(2):
-        out = cu.histogram_cuda(torch, [a, b], [a, None], table)
-        assert tuple(out.shape) == (2, g.WIDTH) and out.dtype == torch.float64
+        out = cu.histogram_cuda(torch, [a, b, e], [a, None, None], table)
+        assert tuple(out.shape) == (3, g.WIDTH) and out.dtype == torch.float64
     assert [(n, grid) for n, grid, _ in calls] == [
         ("xfast_histogram_f32", (3, 1, 1)), ("xfast_histogram_bf16", (1, 1, 1)),
-        ("xfast_histogram_finish", (2, 1, 1)),
+        ("xfast_histogram_finish", (3, 1, 1)),
     ] * 2
     tens = calls[0][2][0]
-    assert tens.tolist() == [[a.data_ptr(), a.data_ptr(), 40_000], [b.data_ptr(), 0, 10]]
+    assert tens.tolist() == [[a.data_ptr(), a.data_ptr(), 40_000], [b.data_ptr(), 0, 10],
+                             [e.data_ptr(), 0, 0]]
     assert calls[3][2][0] is tens  # the cached layout
     assert len(cu._layouts) == 1
 
@@ -290,6 +315,19 @@ def test_fused_kernels_take_only_same_device_contiguous_float_pairs() -> None:
     assert not g.kernel_supports(t, torch.zeros(9))  # another size
     # The kernels read prev through its raw pointer: it must live where t lives.
     assert not g.kernel_supports(t, torch.zeros(8, device="meta"))
+    # So must every tensor of the batch (the torch ops then reject it).
+    cpu = torch.device("cpu")
+    assert g._fused_kernels_take(cpu, [t, t], None)
+    assert not g._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], None)
+    assert not g._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], [t, None])
+    with pytest.raises(ValueError, match="one device"):
+        g.histogram_device([t, torch.zeros(8, device="meta")])
+
+
+def test_previous_values_must_match_the_tensors_one_for_one() -> None:
+    t = torch.zeros(8)
+    with pytest.raises(ValueError, match="1 previous values for 2 tensors"):
+        g.histogram_device([t, t], [t])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_checks.sh)")
@@ -302,6 +340,13 @@ def test_cuda_kernel_on_a_cuda_device(values: Any) -> None:
     want = g.histogram_device(tensors, prev).cpu().numpy()  # torch ops (the autouse fixture)
     assert np.array_equal(got[:, : g.NBINS], want[:, : g.NBINS])
     np.testing.assert_allclose(got[:, g.NBINS:], want[:, g.NBINS:], rtol=1e-11, atol=1e-9)
+    # On a side stream: its own uploads of the table and layout, the same result.
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        again = cu.histogram_cuda(torch, tensors, prev, g.device_table(torch, x.device))
+    torch.cuda.current_stream().wait_stream(side)
+    assert np.array_equal(again.cpu().numpy()[:, : g.NBINS], got[:, : g.NBINS])
 
 
 def test_a_failing_fused_kernel_warns_once_and_the_torch_ops_path_answers(

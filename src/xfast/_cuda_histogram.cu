@@ -34,11 +34,18 @@
 #define XF_ROW 1568
 #define XF_WIDTH 1558  // packed result row: the bins, then 10 moment columns
 
-// Counting kernels: launched with 256 threads (_cuda_histogram.THREADS), and at most 40
-// registers so that 6 blocks (1,536 threads, 150 KB of shared counts) fit on an SM of sm_80
-// and later: more loads in flight than the 4 blocks that the 53 registers ptxas picks alone
-// allow, at no extra instruction in the loop (ptxas on sm_90, no spills).
-#define XF_BOUNDS __launch_bounds__(256, 6)
+// Counting kernels: launched with 256 threads (_cuda_histogram.THREADS). On the data-centre
+// GPUs (sm_80, sm_90, sm_100/103: 164-228 KB of shared memory per SM) at most 48 registers, so
+// that 5 blocks (1,280 threads, 130 KB of shared counts) fit per SM: ptxas (nvcc 13.0 and
+// NVRTC 13.5) then spills nothing, where 6 blocks (40 registers) spilled inside the loop on
+// most of them. Elsewhere (sm_86/89/120: 100 KB per SM) shared memory caps an SM at 3 blocks,
+// so the registers are left to ptxas.
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 800 || __CUDA_ARCH__ == 900 || \
+                               __CUDA_ARCH__ == 1000 || __CUDA_ARCH__ == 1030)
+#define XF_BOUNDS __launch_bounds__(256, 5)
+#else
+#define XF_BOUNDS __launch_bounds__(256)
+#endif
 
 #if defined(__CUDACC__)
 #define XF_UNROLL _Pragma("unroll")

@@ -22,21 +22,22 @@ from typing import Any, Optional
 
 import numpy as np
 
-from xfast._gpu_histogram import WIDTH, upload
+from xfast._gpu_histogram import WIDTH, stream_key, upload
 
 ROW = 1568  # scratch row per tensor (unsigned long long), as XF_ROW in the .cu file
 # Threads per block: 8 warps over the kernel's 4 shared-memory count copies (XF_BOUNDS in the
-# .cu file promises it to the compiler, and with it 6 resident blocks per SM).
+# .cu file promises it to the compiler).
 THREADS = 256
 KERNELS = ("xfast_histogram_f32", "xfast_histogram_bf16", "xfast_histogram_f16")
 _FINISH = "xfast_histogram_finish"
-# Elements per block: the batch's total over ~24 blocks per SM, 4 rounds of the 6 an SM holds
-# at once, so that the last round, partly filled, idles little of the GPU (one round of
-# power-of-two blocks left 1e9 elements at 954 blocks on 792 slots: a second round 20% full).
-# A multiple of 4096, so blocks of an aligned tensor start aligned, and in this range: a
-# block's fixed cost, zeroing and flushing 6,224 shared counters, stays small against it, and
-# the kernel's indices within a block are 32-bit.
-_BLOCKS_PER_SM = 24
+# Elements per block: the batch's total over ~20 blocks per SM, 4 rounds of the 5 an H100
+# holds at once (3 on GPUs with 100 KB of shared memory per SM), so that the last round,
+# partly filled, idles little of the GPU (one round of power-of-two blocks left 1e9 elements
+# at 954 blocks on 792 slots: a second round 20% full). A multiple of 4096, so blocks of an
+# aligned tensor start aligned, and in this range: a block's fixed cost, zeroing and flushing
+# 6,224 shared counters, stays small against it, and the kernel's indices within a block are
+# 32-bit.
+_BLOCKS_PER_SM = 20
 _CHUNK_ALIGN = 4096
 _CHUNK_MIN, _CHUNK_MAX = 1 << 14, 1 << 22
 _LAYOUTS_MAX = 64
@@ -87,44 +88,50 @@ def plan(
     Returns:
         (tens int64[k, 3]: pointer, previous pointer, numel per tensor;
         [(dtype code, blocks int64[nb, 3]: tensor index, first element, element count)], one
-        launch per dtype in the batch).
+        launch per dtype that has a non-empty tensor in the batch).
     """
     tens = np.array([[ptr, prev, n] for _, ptr, prev, n in entries], dtype=np.int64)
     by_code: dict[int, list[list[int]]] = {}
     for j, (code, _, _, n) in enumerate(entries):
-        rows = by_code.setdefault(code, [])
-        rows += [[j, s, min(chunk, n - s)] for s in range(0, n, chunk)]
+        if n:  # an empty tensor has no block (its row stays zero: nothing counted)
+            rows = by_code.setdefault(code, [])
+            rows += [[j, s, min(chunk, n - s)] for s in range(0, n, chunk)]
+    # A dtype whose tensors are all empty gets no launch: CUDA rejects a grid of 0 blocks.
     return tens, [(c, np.array(b, dtype=np.int64)) for c, b in by_code.items()]
 
 
-def nvrtc_cubin(lib: Any, src: str, arch: str) -> bytes:
+def nvrtc_compile(
+    lib: Any, src: str, arch: str, options: Sequence[str] = ()
+) -> tuple[bytes, str]:
     """Compiles src for sm_<arch> with NVRTC library `lib` (a ctypes.CDLL; at run time the one
-    torch loads, so no CUDA toolkit is needed) and returns the cubin."""
+    torch loads, so no CUDA toolkit is needed). Returns (cubin, NVRTC's log); raises
+    RuntimeError with the log if it fails. `options` are added to the compile options."""
+
+    def log_of(prog: ctypes.c_void_p) -> str:
+        size = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetProgramLog(prog, buf)
+        return buf.value.decode(errors="replace")
 
     def check(rc: int, what: str, prog: Optional[ctypes.c_void_p] = None) -> None:
-        if rc == 0:
-            return
-        log = ""
-        if prog is not None:
-            size = ctypes.c_size_t()
-            lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
-            buf = ctypes.create_string_buffer(size.value)
-            lib.nvrtcGetProgramLog(prog, buf)
-            log = buf.value.decode(errors="replace")
-        raise RuntimeError(f"NVRTC {what} failed (code {rc}) {log}")
+        if rc != 0:
+            raise RuntimeError(f"NVRTC {what} failed (code {rc}) "
+                               f"{log_of(prog) if prog is not None else ''}")
 
     prog = ctypes.c_void_p()
     check(lib.nvrtcCreateProgram(ctypes.byref(prog), src.encode(), b"xfast_histogram.cu", 0,
                                  None, None), "create")
     try:
-        opts = [f"--gpu-architecture=sm_{arch}".encode(), b"--std=c++17"]
+        opts = [f"--gpu-architecture=sm_{arch}".encode(), b"--std=c++17",
+                *(o.encode() for o in options)]
         arr = (ctypes.c_char_p * len(opts))(*opts)
         check(lib.nvrtcCompileProgram(prog, len(opts), arr), "compile", prog)
         size = ctypes.c_size_t()
         check(lib.nvrtcGetCUBINSize(prog, ctypes.byref(size)), "cubin size")
         cubin = ctypes.create_string_buffer(size.value)
         check(lib.nvrtcGetCUBIN(prog, cubin), "cubin")
-        return cubin.raw
+        return cubin.raw, log_of(prog)
     finally:
         lib.nvrtcDestroyProgram(ctypes.byref(prog))
 
@@ -141,8 +148,8 @@ def _kernels(torch: Any, device: Any) -> dict[str, Any]:
 
                 props = torch.cuda.get_device_properties(index)
                 with torch.cuda.device(index):
-                    cubin = nvrtc_cubin(_utils._get_gpu_rtc_library(), source(),
-                                        f"{props.major}{props.minor}")
+                    cubin, _ = nvrtc_compile(_utils._get_gpu_rtc_library(), source(),
+                                             f"{props.major}{props.minor}")
                     loaded = _utils._cuda_load_module(cubin, [*KERNELS, _FINISH])
                 mods = dict(loaded)  # type: ignore[arg-type]
                 mods["sms"] = props.multi_processor_count
@@ -164,7 +171,9 @@ def histogram_cuda(
     ps = prev if prev is not None else [None] * len(tensors)
     entries = tuple([(codes[t.dtype], t.data_ptr(), 0 if p is None else p.data_ptr(), t.numel())
                      for t, p in zip(tensors, ps)])
-    key = (str(device), entries)
+    # Per stream: the layout is uploaded without blocking on the current stream, so only that
+    # stream's kernels are ordered after the copy (and after its memory is freed on eviction).
+    key = (stream_key(torch, device), entries)
     with _lock:  # writers on several threads share the cache
         hit = _layouts.get(key)
         if hit is None:

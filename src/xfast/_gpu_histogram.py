@@ -62,9 +62,18 @@ def upload(torch: Any, device: Any, host: Any) -> Any:
     return host.to(device, non_blocking=True)
 
 
+def stream_key(torch: Any, device: Any) -> tuple[str, int]:
+    """(device, current stream): the key of a cache of tensors uploaded without blocking. Such a
+    tensor is ready only in its own stream's order, so each stream uploads its own."""
+    if device.type != "cuda":
+        return (str(device), 0)
+    return (str(device), int(torch.cuda.current_stream(device).cuda_stream))
+
+
 def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
-    """(slot table int32, float32 thresholds, float64 edges) on ``device``, built once each."""
-    key = str(device)
+    """(slot table int32, float32 thresholds, float64 edges) on ``device``, uploaded once per
+    stream."""
+    key = stream_key(torch, device)
     t = _tables.get(key)
     if t is None:
         with _tables_lock:
@@ -92,8 +101,9 @@ def kernel_supports(t: Any, p: Optional[Any] = None) -> bool:
 
 
 def device_table(torch: Any, device: Any) -> Any:
-    """packed_slot_table() on `device` (the Triton and CUDA kernels' table), uploaded once."""
-    key = ("packed", str(device))
+    """packed_slot_table() on `device` (the Triton and CUDA kernels' table), uploaded once per
+    stream."""
+    key = ("packed", *stream_key(torch, device))
     t = _tables.get(key)
     if t is None:
         with _tables_lock:
@@ -166,16 +176,17 @@ def _use_triton(
         import xfast._triton_histogram  # noqa: F401 (whether triton imports)
     except ImportError:
         return False
-    return _fused_kernels_take(tensors, prev)
+    return _fused_kernels_take(device, tensors, prev)
 
 
 def _fused_kernels_take(
-    tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]
+    device: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]]
 ) -> bool:
-    """kernel_supports for every tensor of a batch and its optional previous value."""
+    """kernel_supports for every tensor of a batch and its optional previous value, all on
+    `device` (a batch across devices goes to the torch ops, which reject it)."""
     if prev is None or all(p is None for p in prev):
-        return all(kernel_supports(t) for t in tensors)
-    return all(kernel_supports(t, p) for t, p in zip(tensors, prev))
+        return all(t.device == device and kernel_supports(t) for t in tensors)
+    return all(t.device == device and kernel_supports(t, p) for t, p in zip(tensors, prev))
 
 
 def _use_cuda_kernel(
@@ -185,7 +196,7 @@ def _use_cuda_kernel(
     float16 batches, only with XFAST_DEVICE_HISTOGRAM=cuda: not yet measured on a GPU."""
     if os.environ.get("XFAST_DEVICE_HISTOGRAM") != "cuda" or device.type != "cuda":
         return False
-    return "cuda disabled" not in _triton_state and _fused_kernels_take(tensors, prev)
+    return "cuda disabled" not in _triton_state and _fused_kernels_take(device, tensors, prev)
 
 
 def _programs(torch: Any, device: Any) -> int:
@@ -250,6 +261,9 @@ def histogram_device(
 
     if not tensors:
         raise ValueError("histogram_device needs at least one tensor")
+    if prev is not None and len(prev) != len(tensors):
+        raise ValueError(f"histogram_device: {len(prev)} previous values for {len(tensors)} "
+                         "tensors")
     device = tensors[0].device
     tables = _device_tables(torch, device)
     if _use_cuda_kernel(device, tensors, prev):

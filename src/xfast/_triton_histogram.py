@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 import triton
 import triton.language as tl
 
-from xfast._gpu_histogram import upload
+from xfast._gpu_histogram import stream_key, upload
 
 _NSLOT = 2048  # a program's count row: slots 0..1549, then the special slots below
 _ZERO_SLOT = 775  # slot of bin [0, 1e-12): where +0.0 and -0.0 go
@@ -246,6 +246,7 @@ def histogram_triton(
     """
     device = tensors[0].device
     dtype = tensors[0].dtype
+    stream = stream_key(torch, device)  # layouts are uploaded per stream (see stream_key)
     if (prev is None or all(p is None for p in prev)) and all(t.dtype == dtype for t in tensors):
         # The common case (a model's parameters or gradients): the key is built from a few
         # list comprehensions, the per-tensor specs only when the layout is new.
@@ -253,7 +254,7 @@ def histogram_triton(
         es = tensors[0].element_size()
         offs = tuple([(q - ptrs[0]) // es for q in ptrs])
         sizes = tuple([t.numel() for t in tensors])
-        key: tuple[Any, ...] = (str(device), programs, rows, dtype, offs, sizes)
+        key: tuple[Any, ...] = (stream, programs, rows, dtype, offs, sizes)
 
         def specs() -> list[tuple[Any, bool, int, int, int]]:
             return [(dtype, False, o, o, n) for o, n in zip(offs, sizes)]
@@ -269,7 +270,7 @@ def histogram_triton(
             es = t.element_size()
             full.append((t.dtype, has_prev, (x_ptr - base[0]) // es, (p_ptr - base[1]) // es,
                          t.numel()))
-        key = (str(device), programs, rows, tuple(full))
+        key = (stream, programs, rows, tuple(full))
 
         def specs() -> list[tuple[Any, bool, int, int, int]]:
             return full
