@@ -248,6 +248,10 @@ def _nvrtc() -> Any:
         pytest.skip("needs the nvidia-cuda-nvrtc wheel")
     for root in nvidia.__path__:
         for lib in sorted(Path(root).glob("*/lib/libnvrtc.so*")):
+            # NVRTC dlopens its builtins library by name, found through its own RUNPATH; under
+            # the sanitized run's LD_PRELOADed ASan that lookup fails, so load it first.
+            for builtins in lib.parent.glob("libnvrtc-builtins.so*"):
+                ctypes.CDLL(str(builtins))
             return ctypes.CDLL(str(lib))
     pytest.skip("needs the nvidia-cuda-nvrtc wheel")
 
