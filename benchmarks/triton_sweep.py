@@ -23,7 +23,8 @@ import torch
 from gpu_check import read_pass_gb_s, time_call  # this script's folder is on sys.path
 
 from xfast import _gpu_histogram as g
-from xfast._triton_histogram import device_table, histogram_triton
+from xfast._gpu_histogram import device_table
+from xfast._triton_histogram import histogram_triton
 
 # (rows, warps, programs per SM, bins); the first is the default
 CONFIGS = [(2, 4, 8, 256), (2, 4, 8, 128), (4, 8, 4, 256), (4, 4, 4, 256)]
