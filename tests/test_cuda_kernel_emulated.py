@@ -6,13 +6,14 @@ torch-ops device path (itself checked against the native kernel), bucket for buc
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import importlib.util
 import os
 import platform
 import re
 import shutil
 import struct
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -237,23 +238,14 @@ def test_installed_package_ships_the_kernel_source() -> None:
     # The counting kernels' launch bounds, for every GPU, are the block size histogram_cuda
     # launches.
     bounds = re.findall(r"#define XF_BOUNDS __launch_bounds__\((\d+)", src)
-    assert len(bounds) == 2 and all(int(b) == cu.THREADS for b in bounds)
+    assert len(bounds) == 3 and all(int(b) == cu.THREADS for b in bounds)
 
 
 def _nvrtc() -> Any:
-    """NVRTC from the nvidia-cuda-nvrtc wheel (the test extra installs it on Linux x86-64)."""
-    try:
-        import nvidia
-    except ImportError:
+    lib = cu.wheel_nvrtc()  # the test extra installs the wheel on Linux x86-64
+    if lib is None:
         pytest.skip("needs the nvidia-cuda-nvrtc wheel")
-    for root in nvidia.__path__:
-        for lib in sorted(Path(root).glob("*/lib/libnvrtc.so*")):
-            # NVRTC dlopens its builtins library by name, found through its own RUNPATH; under
-            # the sanitized run's LD_PRELOADed ASan that lookup fails, so load it first.
-            for builtins in lib.parent.glob("libnvrtc-builtins.so*"):
-                ctypes.CDLL(str(builtins))
-            return ctypes.CDLL(str(lib))
-    pytest.skip("needs the nvidia-cuda-nvrtc wheel")
+    return lib
 
 
 def test_kernels_compile_with_nvrtc_for_each_gpu_generation() -> None:
@@ -273,6 +265,25 @@ def test_kernels_compile_with_nvrtc_for_each_gpu_generation() -> None:
         assert "warning" not in log, (arch, log)
     with pytest.raises(RuntimeError, match=r"NVRTC compile failed.*expected a declaration"):
         cu.nvrtc_compile(lib, "this is not C++", "90")
+
+
+def test_gpu_sweep_scripts_run_where_they_can() -> None:
+    # They run only on a CUDA machine, where a broken import would cost lent device time:
+    # here they must import and parse their arguments, and the CUDA sweep's variants compile
+    # (NVRTC, no GPU) without a spill in the default one.
+    def run(*args: str) -> str:
+        r = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                           cwd=ROOT / "benchmarks", check=False, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    assert "usage" in run("cuda_sweep.py", "--help")
+    if importlib.util.find_spec("triton") is not None:
+        assert "usage" in run("triton_sweep.py", "--help")
+    _nvrtc()
+    out = run("cuda_sweep.py", "--compile-only", "--arch", "80").splitlines()
+    assert len(out) == 7 and all(line.count("regs/") == 3 for line in out), out
+    assert out[0].count("regs/0 B spilled") == 3, out[0]
 
 
 def test_launches_and_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,9 @@
 #define XF_NINF 1554
 #define XF_ZEROS 1555  // and exact zeros (counted twice: also in their bin)
 #define XF_NSH 1556    // count slots per copy in shared memory
+#ifndef XF_COPIES  // count copies per block (benchmarks/cuda_sweep.py tries others: 1 to 7)
 #define XF_COPIES 4
+#endif
 // A tensor's row of the global scratch (unsigned long long each, zeroed before the launch):
 // the counts, then the float64 bits of sum, sum of squares and update sum of squares, then,
 // over the finite values, the largest complemented order and the largest order, so that zero is
@@ -40,8 +42,10 @@
 // NVRTC 13.5) then spills nothing, where 6 blocks (40 registers) spilled inside the loop on
 // most of them. Elsewhere (sm_86/89/120: 100 KB per SM) shared memory caps an SM at 3 blocks,
 // so the registers are left to ptxas.
-#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 800 || __CUDA_ARCH__ == 900 || \
-                               __CUDA_ARCH__ == 1000 || __CUDA_ARCH__ == 1030)
+#if defined(XF_MIN_BLOCKS)  // benchmarks/cuda_sweep.py
+#define XF_BOUNDS __launch_bounds__(256, XF_MIN_BLOCKS)
+#elif defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 800 || __CUDA_ARCH__ == 900 || \
+                                 __CUDA_ARCH__ == 1000 || __CUDA_ARCH__ == 1030)
 #define XF_BOUNDS __launch_bounds__(256, 5)
 #else
 #define XF_BOUNDS __launch_bounds__(256)

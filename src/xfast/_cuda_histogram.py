@@ -100,6 +100,23 @@ def plan(
     return tens, [(c, np.array(b, dtype=np.int64)) for c, b in by_code.items()]
 
 
+def wheel_nvrtc() -> Optional[Any]:
+    """NVRTC from the nvidia-cuda-nvrtc wheel (a ctypes.CDLL), or None when it is not installed:
+    for compiling the kernels where torch has no CUDA (tests, benchmarks/cuda_sweep.py)."""
+    try:
+        import nvidia  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    for root in nvidia.__path__:
+        for lib in sorted(Path(root).glob("*/lib/libnvrtc.so*")):
+            # NVRTC dlopens its builtins library by name, found through its own RUNPATH; under
+            # an LD_PRELOADed ASan (scripts/sanitize.sh) that lookup fails, so load it first.
+            for builtins in lib.parent.glob("libnvrtc-builtins.so*"):
+                ctypes.CDLL(str(builtins))
+            return ctypes.CDLL(str(lib))
+    return None
+
+
 def nvrtc_compile(
     lib: Any, src: str, arch: str, options: Sequence[str] = ()
 ) -> tuple[bytes, str]:
@@ -136,6 +153,22 @@ def nvrtc_compile(
         lib.nvrtcDestroyProgram(ctypes.byref(prog))
 
 
+def compile_kernels(torch: Any, index: int, options: Sequence[str] = ()) -> dict[str, Any]:
+    """The kernels compiled for CUDA device `index` and loaded there, by name, plus "sms" (its
+    SM count). `options` go to NVRTC (benchmarks/cuda_sweep.py sets the .cu file's tunables,
+    e.g. "-DXF_COPIES=2")."""
+    from torch.cuda import _utils
+
+    props = torch.cuda.get_device_properties(index)
+    with torch.cuda.device(index):
+        cubin, _ = nvrtc_compile(_utils._get_gpu_rtc_library(), source(),
+                                 f"{props.major}{props.minor}", options)
+        loaded = _utils._cuda_load_module(cubin, [*KERNELS, _FINISH])
+    kernels = dict(loaded)  # type: ignore[arg-type]
+    kernels["sms"] = props.multi_processor_count
+    return kernels
+
+
 def _kernels(torch: Any, device: Any) -> dict[str, Any]:
     """The compiled kernels for `device` (compiled and loaded on first use, ~1 s)."""
     index = device.index if device.index is not None else torch.cuda.current_device()
@@ -144,27 +177,21 @@ def _kernels(torch: Any, device: Any) -> dict[str, Any]:
         with _lock:
             mods = _modules.get(index)
             if mods is None:
-                from torch.cuda import _utils
-
-                props = torch.cuda.get_device_properties(index)
-                with torch.cuda.device(index):
-                    cubin, _ = nvrtc_compile(_utils._get_gpu_rtc_library(), source(),
-                                             f"{props.major}{props.minor}")
-                    loaded = _utils._cuda_load_module(cubin, [*KERNELS, _FINISH])
-                mods = dict(loaded)  # type: ignore[arg-type]
-                mods["sms"] = props.multi_processor_count
-                _modules[index] = mods
+                mods = _modules[index] = compile_kernels(torch, index)
     return mods
 
 
 def histogram_cuda(
-    torch: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]], table: Any
+    torch: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]], table: Any,
+    kernels: Optional[dict[str, Any]] = None, chunk: Optional[int] = None,
 ) -> Any:
     """Packed (len(tensors), WIDTH) float64 rows on the tensors' CUDA device, as
     _gpu_histogram.histogram_device; no host sync. `table` is the packed slot table on that
-    device (_gpu_histogram.device_table)."""
+    device (_gpu_histogram.device_table). `kernels` (from compile_kernels) and `chunk`
+    (elements per block) replace the defaults, for benchmarks/cuda_sweep.py."""
     device = tensors[0].device
-    kernels = _kernels(torch, device)
+    if kernels is None:
+        kernels = _kernels(torch, device)
     # Runs per call for every tensor of the batch (a model's parameters each step): one
     # comprehension, no per-tensor function calls.
     codes = _dtype_codes()
@@ -173,12 +200,12 @@ def histogram_cuda(
                      for t, p in zip(tensors, ps)])
     # Per stream: the layout is uploaded without blocking on the current stream, so only that
     # stream's kernels are ordered after the copy (and after its memory is freed on eviction).
-    key = (stream_key(torch, device), entries)
+    key = (stream_key(torch, device), chunk, entries)
     with _lock:  # writers on several threads share the cache
         hit = _layouts.get(key)
         if hit is None:
-            chunk = chunk_elements(sum(e[3] for e in entries), int(kernels["sms"]))
-            tens, launches = plan(entries, chunk)
+            tens, launches = plan(entries, chunk or chunk_elements(sum(e[3] for e in entries),
+                                                                   int(kernels["sms"])))
             hit = (upload(torch, device, torch.from_numpy(tens)),
                    [(KERNELS[c], upload(torch, device, torch.from_numpy(b)), len(b))
                     for c, b in launches])
