@@ -18,6 +18,8 @@ ptxas's registers and spills per kernel instead.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import functools
 import os
 import re
 import sys
@@ -42,14 +44,24 @@ def options(copies: Optional[int], min_blocks: Optional[int]) -> list[str]:
 
 
 def label(copies: Optional[int], min_blocks: Optional[int]) -> str:
+    """A variant as printed."""
     return f"copies={copies or 'default'} min_blocks={min_blocks or 'default'}"
 
 
+def nvrtc_version(lib: Any) -> str:
+    """NVRTC's version: ptxas's register choices, and so the spills, differ between them."""
+    major, minor = ctypes.c_int(), ctypes.c_int()
+    lib.nvrtcVersion(ctypes.byref(major), ctypes.byref(minor))
+    return f"{major.value}.{minor.value}"
+
+
 def compile_only(arch: str) -> int:
+    """Prints each variant's registers and spilled bytes per counting kernel; 1 without NVRTC."""
     lib = cu.wheel_nvrtc()
     if lib is None:
         print("--compile-only needs the nvidia-cuda-nvrtc wheel (pip install nvidia-cuda-nvrtc)")
         return 1
+    print(f"NVRTC {nvrtc_version(lib)}, sm_{arch}", flush=True)
     for copies, min_blocks in VARIANTS:
         _, log = cu.nvrtc_compile(lib, cu.source(), arch,
                                   [*options(copies, min_blocks), "--ptxas-options=-v"])
@@ -57,7 +69,7 @@ def compile_only(arch: str) -> int:
                                 r"Used (\d+) registers", log, re.S)
         cells = [f"{name.removeprefix('xfast_histogram_')} {regs} regs/{spill} B spilled"
                  for name, spill, regs in per_kernel if name in cu.KERNELS]
-        print(f"sm_{arch} {label(copies, min_blocks):>34}: {', '.join(cells)}", flush=True)
+        print(f"  {label(copies, min_blocks):>34}: {', '.join(cells)}", flush=True)
     return 0
 
 
@@ -66,19 +78,22 @@ def timed_cases(n: int, model_params: float) -> list[tuple[str, list[Any]]]:
     d = 2048
     shapes = [(d, d)] * 4 + [(4 * d, d), (d, 4 * d), (d,), (d,)]
     model = [torch.randn(s, device="cuda", dtype=torch.bfloat16) * 0.02
-             for _ in range(int(model_params // (12 * d * d + 2 * d))) for s in shapes]
+             for _ in range(max(1, int(model_params // (12 * d * d + 2 * d)))) for s in shapes]
     return [(f"model {len(model)} bf16", model), (f"{n:.0e} float32", [torch.randn(n,
                                                                                device="cuda")])]
 
 
 def sweep(n: int, model_params: float) -> int:
+    """Times and checks every variant on the GPU; 1 if any result differs from torch ops."""
     from gpu_check import read_pass_gb_s, time_call  # this script's folder is on sys.path
+    from torch.cuda import _utils
 
     dev = torch.device("cuda")
     table = g.device_table(torch, dev)
     bw = read_pass_gb_s()
-    print(f"device: {torch.cuda.get_device_name()} | one read pass (torch.sum): {bw:.0f} GB/s",
-          flush=True)
+    print(f"device: {torch.cuda.get_device_name()} | torch {torch.__version__} | CUDA "
+          f"{torch.version.cuda} | NVRTC {nvrtc_version(_utils._get_gpu_rtc_library())} | "
+          f"one read pass (torch.sum): {bw:.0f} GB/s", flush=True)
     check = torch.randn(10**7, device=dev)
     check[:5] = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, 1e30])
     check[7::1000] = 0.0
@@ -96,15 +111,15 @@ def sweep(n: int, model_params: float) -> int:
             for per_sm in BLOCKS_PER_SM:
                 chunk = None
                 if per_sm is not None:
-                    chunk = max(4096, -(-total // (per_sm * int(kernels["sms"]))) // 4096 * 4096)
+                    chunk = cu.chunk_elements(total, int(kernels["sms"]), per_sm)
                 got = cu.histogram_cuda(torch, [probe], None, table, kernels, chunk)
                 same = bool((got[:, :g.NBINS] == want[:, :g.NBINS]).all()) and bool(
                     torch.allclose(got[:, g.NBINS:], want[:, g.NBINS:], rtol=1e-9, atol=1e-6,
                                    equal_nan=True))
                 mismatches += not same
                 _, ms, _ = time_call(
-                    lambda ts=ts, k=kernels, c=chunk: cu.histogram_cuda(torch, ts, None, table,
-                                                                        k, c), 5)
+                    functools.partial(cu.histogram_cuda, torch, ts, None, table, kernels, chunk),
+                    5)
                 print(f"  {case:>16} {label(copies, min_blocks):>34} "
                       f"blocks/SM={per_sm or 'default':>7}: GPU {ms:7.2f} ms "
                       f"(= {ms / one_pass:5.2f} read passes)  "
@@ -113,12 +128,15 @@ def sweep(n: int, model_params: float) -> int:
 
 
 def main() -> int:
+    """Parses the arguments and runs the sweep or the compile-only report."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--elements", type=float, default=1e9)
     ap.add_argument("--model-params", type=float, default=1e9)
     ap.add_argument("--compile-only", action="store_true")
     ap.add_argument("--arch", default="90", help="with --compile-only: sm_<ARCH>")
     args = ap.parse_args()
+    if args.elements < 1 or args.model_params < 1:
+        ap.error("--elements and --model-params must be at least 1")
     if args.compile_only:
         return compile_only(args.arch)
     if not torch.cuda.is_available():

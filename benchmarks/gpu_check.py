@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -155,7 +155,9 @@ def check_no_sync(model_params: list[torch.Tensor]) -> None:
         set_path("auto")
 
 
-def time_call(fn: Any, repeats: int = 3, settle: Any = None) -> tuple[float, float, float]:
+def time_call(
+    fn: Callable[[], object], repeats: int = 3, settle: Optional[Callable[[], object]] = None
+) -> tuple[float, float, float]:
     """(caller ms, GPU ms, peak extra device MiB) of fn(), best of `repeats`; settle(), untimed,
     before each (a writer's flush: the previous result written and its pinned buffer free, as
     in a training loop, where a step's GPU work outlasts its histograms')."""
@@ -180,7 +182,7 @@ def time_call(fn: Any, repeats: int = 3, settle: Any = None) -> tuple[float, flo
     return caller, gpu, peak
 
 
-def back_to_back(fn: Any, calls: int = 3) -> float:
+def back_to_back(fn: Callable[[], object], calls: int = 3) -> float:
     """Caller ms per call of fn() called `calls` times in a row: each call's pinned result
     buffer is then still in flight when the next one asks for one."""
     torch.cuda.synchronize()

@@ -46,8 +46,8 @@ def test_drop_never_blocks_and_counts_exactly(logdir: str, monkeypatch: pytest.M
     # Each batch write stalls 2 s. The writer takes the first records at once and then sleeps
     # in its write: no room can appear in the ring before that write ends, so a producer that
     # waited for room could not finish the loop before the writer wrote something. The loop
-    # must end within the stall: 5,000 calls take ~2 ms here, and once took over 1 s as 20,000
-    # under ASan on a loaded machine (the stall was 1 s then, and the test failed).
+    # must end within the stall: 5,000 calls take ~2 ms on the 2-core CI machine; 20,000 once
+    # took over 1 s under ASan on a loaded one (the stall was 1 s then, and the test failed).
     monkeypatch.setenv("XFAST_TEST_WRITE_DELAY_US", "2000000")
     n = 5_000
     w = xfast.SummaryWriter(logdir, queue_capacity=64, on_full="drop")

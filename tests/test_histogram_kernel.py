@@ -18,6 +18,7 @@ from conftest import load_run
 from torch.utils.tensorboard.summary import make_histogram
 
 from xfast import SummaryWriter, _core, _device_log
+from xfast import _gpu_histogram as g
 from xfast._convert import histogram_buffer
 from xfast._gpu_histogram import COL, NBINS, WIDTH, histogram_device, packed_slot_table
 
@@ -422,6 +423,30 @@ y[:9000] = 0.0
 same([torch.zeros(3000), torch.full((2000,), float("nan")), y, x.abs(), -x.abs()], None)
 print("ok")
 """
+
+
+def test_fused_kernels_take_only_same_device_contiguous_float_pairs() -> None:
+    t = torch.zeros(8)
+    assert g.kernel_supports(t) and g.kernel_supports(t.bfloat16(), t.bfloat16())
+    assert not g.kernel_supports(t.double())
+    assert not g.kernel_supports(torch.zeros(4, 4).t())  # not contiguous
+    assert not g.kernel_supports(t, t.half())  # another dtype
+    assert not g.kernel_supports(t, torch.zeros(9))  # another size
+    # The kernels read prev through its raw pointer: it must live where t lives.
+    assert not g.kernel_supports(t, torch.zeros(8, device="meta"))
+    # So must every tensor of the batch (the torch ops then reject it).
+    cpu = torch.device("cpu")
+    assert g._fused_kernels_take(cpu, [t, t], None)
+    assert not g._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], None)
+    assert not g._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], [t, None])
+    with pytest.raises(ValueError, match="one device"):
+        g.histogram_device([t, torch.zeros(8, device="meta")])
+
+
+def test_previous_values_must_match_the_tensors_one_for_one() -> None:
+    t = torch.zeros(8)
+    with pytest.raises(ValueError, match="1 previous values for 2 tensors"):
+        g.histogram_device([t, t], [t])
 
 
 def test_triton_kernel_matches_torch_ops_in_interpreter(tmp_path: Any) -> None:

@@ -19,8 +19,8 @@
 #define XF_NINF 1554
 #define XF_ZEROS 1555  // and exact zeros (counted twice: also in their bin)
 #define XF_NSH 1556    // count slots per copy in shared memory
-#ifndef XF_COPIES  // count copies per block (benchmarks/cuda_sweep.py tries others: 1 to 7)
-#define XF_COPIES 4
+#ifndef XF_COPIES  // count copies per block: 1 to 7 fit in 48 KB of static shared memory
+#define XF_COPIES 4   // (benchmarks/cuda_sweep.py compiles others)
 #endif
 // A tensor's row of the global scratch (unsigned long long each, zeroed before the launch):
 // the counts, then the float64 bits of sum, sum of squares and update sum of squares, then,
@@ -36,19 +36,20 @@
 #define XF_ROW 1568
 #define XF_WIDTH 1558  // packed result row: the bins, then 10 moment columns
 
-// Counting kernels: launched with 256 threads (_cuda_histogram.THREADS). On the data-centre
-// GPUs (sm_80, sm_90, sm_100/103: 164-228 KB of shared memory per SM) at most 48 registers, so
-// that 5 blocks (1,280 threads, 130 KB of shared counts) fit per SM: ptxas (nvcc 13.0 and
-// NVRTC 13.5) then spills nothing, where 6 blocks (40 registers) spilled inside the loop on
-// most of them. Elsewhere (sm_86/89/120: 100 KB per SM) shared memory caps an SM at 3 blocks,
-// so the registers are left to ptxas.
+#define XF_THREADS 256  // threads per counting block (_cuda_histogram.THREADS)
+// Launch bounds of the counting kernels. On the data-centre GPUs (sm_80, sm_90, sm_100/103:
+// 164-228 KB of shared memory per SM) at most 48 registers, so that 5 blocks (1,280 threads,
+// 130 KB of shared counts) fit per SM: ptxas (nvcc 13.0 and NVRTC 13.5) then spills nothing,
+// where 6 blocks (40 registers) spilled inside the loop on most of them. Elsewhere
+// (sm_86/89/120: 100 KB per SM) shared memory caps an SM at 3 blocks, so the registers are
+// left to ptxas.
 #if defined(XF_MIN_BLOCKS)  // benchmarks/cuda_sweep.py
-#define XF_BOUNDS __launch_bounds__(256, XF_MIN_BLOCKS)
+#define XF_BOUNDS __launch_bounds__(XF_THREADS, XF_MIN_BLOCKS)
 #elif defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 800 || __CUDA_ARCH__ == 900 || \
                                  __CUDA_ARCH__ == 1000 || __CUDA_ARCH__ == 1030)
-#define XF_BOUNDS __launch_bounds__(256, 5)
+#define XF_BOUNDS __launch_bounds__(XF_THREADS, 5)
 #else
-#define XF_BOUNDS __launch_bounds__(256)
+#define XF_BOUNDS __launch_bounds__(XF_THREADS)
 #endif
 
 #if defined(__CUDACC__)
@@ -58,7 +59,8 @@
 #endif
 
 // float16 bits to float32, exactly. On a GPU one conversion instruction (inline PTX: NVRTC has
-// no cuda_fp16.h); the bit arithmetic below, ~25 instructions, runs on the host emulator.
+// no cuda_fp16.h); the bit arithmetic below (52 instructions per element in the counting loop
+// where it ran on the GPU, against 30.5 with cvt) runs on the host emulator.
 __device__ __forceinline__ float xf_half_to_float(unsigned int h) {
 #if defined(__CUDA_ARCH__)
   float f;
@@ -165,13 +167,13 @@ __device__ __forceinline__ void xf_count(float v, float pv, bool has_prev, const
 // pointer, previous-value pointer (0: none) and size are tens[3j .. 3j + 2].
 //
 // Why 16-byte loads, one ahead: a thread with one 2-byte load in flight leaves an SM ~5x short
-// of the bytes in flight that HBM's latency needs for full bandwidth (Little's law), and the
-// scalar loop's 64-bit index arithmetic cost as many instructions as the counting. So each
+// of the bytes in flight that HBM's latency needs for full bandwidth (Little's law). So each
 // thread loads 16 bytes (4 or 8 elements) and issues its next load before counting the
-// current one; indices are 32-bit within a block (chunk_elements() caps it at 2^22 elements). The
-// elements before the first 16-byte boundary (a view at an offset into its storage) and after
-// the last whole vector are counted one at a time. The previous values, when given, are
-// loaded one at a time: their alignment need not match the tensor's.
+// current one. Indices are 32-bit within a block (histogram_cuda caps a block at 2^22
+// elements): 64-bit ones cost as many instructions as the counting. The elements before the
+// first 16-byte boundary (a view at an offset into its storage) and after the last whole
+// vector are counted one at a time. The previous values, when given, are loaded one at a
+// time: their alignment need not match the tensor's.
 template <int kDtype>
 __device__ __forceinline__ void xf_histogram(const long long* tens, const long long* blocks,
                                              const int* table, unsigned long long* scratch) {
@@ -201,6 +203,8 @@ __device__ __forceinline__ void xf_histogram(const long long* tens, const long l
   const int head = misaligned == 0 ? 0 : (kLanes - misaligned < n ? kLanes - misaligned : n);
   const int nvec = (n - head) / kLanes;
   const int tail = head + nvec * kLanes;
+  // Head and tail in two loops: one loop over both indices made ptxas spill 4-60 bytes under
+  // the 48-register bound (sm_80/90/100/103, NVRTC 13.5); two spill nothing.
   for (int i = tid; i < head; i += nt) {
     xf_count(xf_load<kDtype>(x, i), has_prev ? xf_load<kDtype>(p, i) : 0.0f, has_prev, table,
              mine, m);

@@ -6,9 +6,9 @@ Opt-in (``XFAST_DEVICE_HISTOGRAM=cuda``) until benchmarks/gpu_check.py has measu
 GPU: the kernels' logic is tested on the host (tests/test_cuda_kernel_emulated.py runs the
 same source under tests/cpp/cuda_emulation.h, with the launch layout built here), but they have
 not yet run on a device. Same result layout as xfast._gpu_histogram. Per call: one
-``torch.zeros`` (the scratch rows), one ``torch.empty`` (the result), one launch per dtype in
-the batch and one finishing launch; the launch layout is cached per batch layout. Temporary
-device memory: 12.5 KiB per tensor, whatever its size.
+``torch.zeros`` (the scratch rows), one ``torch.empty`` (the result), one launch per dtype
+with elements in the batch and one finishing launch; the launch layout is cached per stream
+and batch layout. Temporary device memory: 12.25 KiB per tensor, whatever its size.
 """
 
 from __future__ import annotations
@@ -25,18 +25,16 @@ import numpy as np
 from xfast._gpu_histogram import WIDTH, stream_key, upload
 
 ROW = 1568  # scratch row per tensor (unsigned long long), as XF_ROW in the .cu file
-# Threads per block: 8 warps over the kernel's 4 shared-memory count copies (XF_BOUNDS in the
-# .cu file promises it to the compiler).
+# Threads per block: 8 warps over the kernel's 4 shared-memory count copies (XF_THREADS in the
+# .cu file: its launch bounds promise it to the compiler).
 THREADS = 256
 KERNELS = ("xfast_histogram_f32", "xfast_histogram_bf16", "xfast_histogram_f16")
 _FINISH = "xfast_histogram_finish"
 # Elements per block: the batch's total over ~20 blocks per SM, 4 rounds of the 5 an H100
 # holds at once (3 on GPUs with 100 KB of shared memory per SM), so that the last round,
-# partly filled, idles little of the GPU (one round of power-of-two blocks left 1e9 elements
-# at 954 blocks on 792 slots: a second round 20% full). A multiple of 4096, so blocks of an
-# aligned tensor start aligned, and in this range: a block's fixed cost, zeroing and flushing
-# 6,224 shared counters, stays small against it, and the kernel's indices within a block are
-# 32-bit.
+# partly filled, idles little of the GPU. A multiple of 4096, so blocks of an aligned tensor
+# start aligned, and in this range: a block's fixed cost, zeroing and flushing 6,224 shared
+# counters, stays small against it, and the kernel's indices within a block are 32-bit.
 _BLOCKS_PER_SM = 20
 _CHUNK_ALIGN = 4096
 _CHUNK_MIN, _CHUNK_MAX = 1 << 14, 1 << 22
@@ -69,9 +67,10 @@ def dtype_code(t: Any) -> int:
     return _dtype_codes().get(t.dtype, -1)
 
 
-def chunk_elements(total: int, sms: int) -> int:
-    """Elements per block for a batch of `total` elements on a device with `sms` SMs."""
-    want = -(-total // (_BLOCKS_PER_SM * max(sms, 1)))
+def chunk_elements(total: int, sms: int, blocks_per_sm: int = _BLOCKS_PER_SM) -> int:
+    """Elements per block for a batch of `total` elements on a device with `sms` SMs, for
+    about `blocks_per_sm` blocks per SM."""
+    want = -(-total // (blocks_per_sm * max(sms, 1)))
     want = -(-want // _CHUNK_ALIGN) * _CHUNK_ALIGN
     return min(max(want, _CHUNK_MIN), _CHUNK_MAX)
 
@@ -188,7 +187,11 @@ def histogram_cuda(
     """Packed (len(tensors), WIDTH) float64 rows on the tensors' CUDA device, as
     _gpu_histogram.histogram_device; no host sync. `table` is the packed slot table on that
     device (_gpu_histogram.device_table). `kernels` (from compile_kernels) and `chunk`
-    (elements per block) replace the defaults, for benchmarks/cuda_sweep.py."""
+    (elements per block, a chunk_elements() value) replace the defaults, for
+    benchmarks/cuda_sweep.py."""
+    if chunk is not None and (chunk % _CHUNK_ALIGN or not _CHUNK_ALIGN <= chunk <= _CHUNK_MAX):
+        raise ValueError(f"chunk must be a multiple of {_CHUNK_ALIGN} up to {_CHUNK_MAX}, got "
+                         f"{chunk}")
     device = tensors[0].device
     if kernels is None:
         kernels = _kernels(torch, device)

@@ -265,7 +265,6 @@ def histogram_device(
         raise ValueError(f"histogram_device: {len(prev)} previous values for {len(tensors)} "
                          "tensors")
     device = tensors[0].device
-    tables = _device_tables(torch, device)
     if _use_cuda_kernel(device, tensors, prev):
         try:
             from xfast._cuda_histogram import histogram_cuda
@@ -281,6 +280,7 @@ def histogram_device(
                                     _programs(torch, device))
         except Exception as e:
             _disable("disabled", "Triton", "torch-ops", e)
+    tables = _device_tables(torch, device)  # only the torch ops use them
     k = len(tensors)
     counts = torch.zeros(k * (_SLOTS + 1), dtype=torch.int64, device=device)
     f64 = dict(dtype=torch.float64, device=device)

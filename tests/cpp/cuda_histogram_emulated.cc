@@ -55,7 +55,11 @@ int main(int argc, char** argv) {
     r.take(blocks.data(), blocks.size() * sizeof(long long));
     plan.emplace_back(code, std::move(blocks));
   }
-  const char* data = r.bytes.data() + r.at;
+  // The data in a 16-byte aligned buffer, so that the test's offsets from a 16-byte boundary
+  // are the offsets the kernels see (whatever the header's length).
+  std::vector<uint4> aligned((r.bytes.size() - r.at + 15) / 16);
+  std::memcpy(aligned.data(), r.bytes.data() + r.at, r.bytes.size() - r.at);
+  const char* data = reinterpret_cast<const char*>(aligned.data());
   for (std::size_t j = 0; j < static_cast<std::size_t>(k); ++j) {
     for (std::size_t f = 0; f < 2; ++f) {
       long long& p = tens[3 * j + f];
