@@ -124,6 +124,26 @@ def test_add_histograms_checks_tensors_prev_and_max_bins(tmp_path: Any) -> None:
     assert _writer_still_works(tmp_path, calls)
 
 
+def test_histograms_refuse_sparse_tensors(tmp_path: Any) -> None:
+    # A sparse tensor reached Tensor.is_contiguous(), which raised "unsupported memory format
+    # option Contiguous"; torch's writer raises TypeError (numpy cannot take it).
+    sparse = torch.eye(3).to_sparse()
+    param = torch.nn.Parameter(torch.ones(3))
+    param.grad = torch.ones(3).to_sparse()
+
+    def calls(w: Any) -> None:
+        for bins in ("tensorflow", "auto"):
+            with pytest.raises(TypeError, match=r"dense tensors.*to_dense"):
+                w.add_histogram("h", sparse, 0, bins=bins)
+        with pytest.raises(TypeError, match="dense tensors"):
+            w.add_histograms([("s", sparse)], 0)
+        with pytest.raises(TypeError, match="dense tensors"):
+            w.add_histograms([("p", param)], 0, grads=True)
+        w.add_histograms([("p", param)], 0)  # the parameter alone is dense
+
+    assert _writer_still_works(tmp_path, calls)
+
+
 def test_add_onnx_graph_refuses_what_is_no_model(tmp_path: Any) -> None:
     # An int went to onnx.load, which reads and closes that file descriptor; bytes that are
     # no model raised protobuf's DecodeError; a ScriptModule (it has a .graph) AttributeError.

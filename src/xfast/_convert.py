@@ -123,11 +123,24 @@ def to_max_bins(max_bins: Any) -> Any:
     return bins
 
 
+def check_strided(t: Any) -> None:
+    """Raises TypeError for a sparse (or other non-strided) tensor: its storage is not its
+    elements, and densifying one could take far more memory than it does (torch's writer
+    refuses them too)."""
+    torch = torch_module()
+    if torch is not None and t.layout != torch.strided:
+        raise TypeError(
+            f"histograms take dense tensors, got one of layout {t.layout}; "
+            "call .to_dense() on it first"
+        )
+
+
 def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:
     """A C-contiguous host buffer over `values` and its engine dtype code, copying only when the
     data is not already contiguous host memory. bfloat16 tensors are viewed as int16 bits
     (code BFLOAT16_CODE), never converted."""
     if is_tensor(values):
+        check_strided(values)
         t = values.detach()
         if t.device.type != "cpu":
             t = t.cpu()
@@ -160,6 +173,7 @@ def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:
 def float64_array(values: Any) -> np.ndarray:
     """values flattened to float64 (the custom-bins path, which numpy computes as torch does)."""
     if is_tensor(values):
+        check_strided(values)
         torch = torch_module()
         t = values.detach().cpu()
         if t.dtype == torch.bfloat16:

@@ -12,7 +12,7 @@ import numpy as np
 
 from xfast import _core, _dist, _sharded
 from xfast._completion import CompletionQueue
-from xfast._convert import histogram_buffer, is_tensor, to_step, torch_module
+from xfast._convert import check_strided, histogram_buffer, is_tensor, to_step, torch_module
 from xfast._gpu_histogram import COL, NBINS, WIDTH, histogram_device, to_pinned_host
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ def add_histogram_device(
     fw._tag_id(tag)  # a bad tag raises here, on the caller's thread
     step = to_step(global_step)
     wall = time.time() if walltime is None else walltime
+    check_strided(values)
     if values.numel() == 0:
         raise ValueError("The input has no element.")
     if values.is_complex():
@@ -266,9 +267,13 @@ def add_histograms(
             raise TypeError(
                 f"add_histograms takes (name, tensor) pairs; {name!r} is a {type(t).__name__}"
             )
+        if t is not None:
+            check_strided(t)
         if t is not None and t.numel() > 0:
             items.append(_Item(param_prefix + name, t, _checked_prev(name, t, prev_map.get(name))))
         g = getattr(t, "grad", None) if grads else None
+        if g is not None:
+            check_strided(g)
         if g is not None and g.numel() > 0:
             items.append(_Item(grad_prefix + name, g, None))
     # DTensors (FSDP2 parameters and their grads) are histogrammed whole through one batched

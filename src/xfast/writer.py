@@ -344,7 +344,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
 
         Raises:
             ValueError: ``values`` is empty, or ``max_bins`` is not positive.
-            TypeError: ``values`` is not numeric.
+            TypeError: ``values`` is not numeric, or is a sparse tensor.
         """
         if _sharded.wants_sharded(values, sharded):
             return _sharded.add_sharded_histogram(
@@ -458,7 +458,8 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             ValueError: an unknown stat, "update_ratio" without ``prev``, a ``prev`` tensor
                 with another number of elements than its parameter, or ``max_bins`` not
                 positive.
-            TypeError: a pair holds something other than a tensor (or None), or ``prev`` does.
+            TypeError: a pair holds something other than a tensor (or None), or ``prev`` does;
+                a tensor or its gradient is sparse.
         """
         _device_log.add_histograms(
             self, named_tensors, global_step, grads, stats, prev, param_prefix, grad_prefix,
