@@ -331,6 +331,24 @@ def test_add_histograms_rejects_unknown_stat(logdir: str) -> None:
             w.add_histograms([("a", torch.ones(2))], 0, stats=("update_ratio",))
 
 
+def test_add_histograms_skips_empty_tensors_and_missing_grads(logdir: str) -> None:
+    # ZeRO-3 leaves each rank's parameters as empty placeholders: add_histograms logs the
+    # others (add_histogram raises for an empty tensor, as torch's does), and a parameter
+    # without a gradient gets no gradients/ histogram.
+    full = torch.nn.Parameter(torch.arange(4.0))
+    full.grad = torch.ones(4)
+    empty = torch.nn.Parameter(torch.zeros(0))
+    empty.grad = torch.zeros(0)
+    no_grad = torch.nn.Parameter(torch.ones(2))
+    with SummaryWriter(logdir) as w:
+        w.add_histograms([("full", full), ("empty", empty), ("no_grad", no_grad)], 1, grads=True)
+    acc = load_run(logdir)
+    assert sorted(acc.Tags()["histograms"]) == [
+        "gradients/full", "parameters/full", "parameters/no_grad"
+    ]
+    assert acc.Histograms("parameters/full")[0].histogram_value.num == 4
+
+
 def test_gpu_check_script_skips_cleanly_without_cuda() -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: the script does the full run there")

@@ -432,11 +432,12 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         ``writer.add_histograms(model.named_parameters(), step, grads=True)`` logs each
         parameter under ``parameters/<name>`` and its ``.grad`` (when not None) under
         ``gradients/<name>`` (wandb.watch's layout, grouped as two sections in TensorBoard),
-        with the default bins. DTensors (FSDP2 parameters and grads) are histogrammed whole:
-        every rank must make the call (it is collective, see ``xfast.distributed``), and the
-        local-only stats "zero_fraction" and "update_ratio" raise ValueError for them. Device
-        tensors are batched per device (one computation and one
-        small non-blocking copy for all of them, written by a background thread; no host
+        with the default bins. Empty tensors (ZeRO-3's partitioned placeholders) are skipped,
+        not an error as in ``add_histogram``. DTensors (FSDP2 parameters and grads) are
+        histogrammed whole: every rank must make the call (it is collective, see
+        ``xfast.distributed``), and the local-only stats "zero_fraction" and "update_ratio"
+        raise ValueError for them. Device tensors are batched per device (one computation and
+        one small non-blocking copy for all of them, written by a background thread; no host
         sync); host tensors run through the native kernel.
 
         Args:
