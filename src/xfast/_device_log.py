@@ -24,7 +24,9 @@ STATS = ("norm", "mean", "std", "min", "max", "zero_fraction", "nonfinite", "upd
 _LOCAL_ONLY_STATS = ("zero_fraction", "update_ratio")
 
 _EDGES: Optional[np.ndarray] = None
-_NONFINITE_COLS = [COL["nan"], COL["pos_inf"], COL["neg_inf"]]
+# A slice (a view) rather than a column list (a copy): nan, pos_inf, neg_inf are adjacent.
+_NONFINITE_COLS = slice(COL["nan"], COL["neg_inf"] + 1)
+assert (COL["pos_inf"], COL["neg_inf"]) == (COL["nan"] + 1, COL["nan"] + 2)
 
 
 def _edges() -> np.ndarray:
@@ -58,11 +60,13 @@ def write_rows(
     tids = [fw._tag_id(tag) for tag in tags]
     written = fw._engine.add_histogram_rows(tids, rows, _edges(), step, wall, max_bins)
     nonfinite = rows[:, _NONFINITE_COLS].sum(axis=1)
-    for i in np.flatnonzero((nonfinite > 0) | ~written):
-        nan, pos_inf, neg_inf = (int(v) for v in rows[i, _NONFINITE_COLS])
-        info = {"nan": nan, "pos_inf": pos_inf, "neg_inf": neg_inf, "written": bool(written[i])}
-        deferred = writer.__dict__.setdefault("_deferred_nonfinite", [])
-        deferred.append((tags[i], info, int(nonfinite[i])))
+    if nonfinite.any() or not written.all():
+        for i in np.flatnonzero((nonfinite > 0) | ~written):
+            nan, pos_inf, neg_inf = (int(v) for v in rows[i, _NONFINITE_COLS])
+            info = {"nan": nan, "pos_inf": pos_inf, "neg_inf": neg_inf,
+                    "written": bool(written[i])}
+            deferred = writer.__dict__.setdefault("_deferred_nonfinite", [])
+            deferred.append((tags[i], info, int(nonfinite[i])))
     if writer.__dict__.get("_nonfinite_scalars"):
         for tag, count in zip(tags, nonfinite.tolist()):
             fw._engine.add_scalar(fw._tag_id(tag + "/nonfinite"), count, step, wall, 0)
@@ -263,19 +267,20 @@ def add_histograms(
         raise ValueError("stats 'update_ratio' needs prev= (the previous step's parameters)")
     items: list[_Item] = []
     for name, t in named_tensors:
-        if t is not None and not is_tensor(t):
-            raise TypeError(
-                f"add_histograms takes (name, tensor) pairs; {name!r} is a {type(t).__name__}"
-            )
         if t is not None:
+            if not is_tensor(t):
+                raise TypeError(
+                    f"add_histograms takes (name, tensor) pairs; {name!r} is a {type(t).__name__}"
+                )
             check_strided(t)
-        if t is not None and t.numel() > 0:
-            items.append(_Item(param_prefix + name, t, _checked_prev(name, t, prev_map.get(name))))
+            if t.numel() > 0:
+                prev_t = _checked_prev(name, t, prev_map.get(name))
+                items.append(_Item(param_prefix + name, t, prev_t))
         g = getattr(t, "grad", None) if grads else None
         if g is not None:
             check_strided(g)
-        if g is not None and g.numel() > 0:
-            items.append(_Item(grad_prefix + name, g, None))
+            if g.numel() > 0:
+                items.append(_Item(grad_prefix + name, g, None))
     # DTensors (FSDP2 parameters and their grads) are histogrammed whole through one batched
     # cross-rank reduction, on every rank; plain tensors are this rank's own and only writing
     # ranks log them.

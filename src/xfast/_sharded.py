@@ -42,11 +42,22 @@ class HistogramStats:
     numel: int
 
 
+# Per type: add_histograms asks for every parameter and gradient each step, and walking the
+# MRO took 0.3 us a tensor.
+_DTENSOR_TYPES: dict[type, bool] = {}
+
+
 def is_dtensor(value: Any) -> bool:
     """Whether `value` is a torch DTensor (FSDP2 parameters and gradients are), without
     importing torch.distributed."""
-    return any(c.__name__ == "DTensor" and c.__module__.startswith("torch.distributed")
-               for c in type(value).__mro__)
+    cls = type(value)
+    hit = _DTENSOR_TYPES.get(cls)
+    if hit is None:
+        hit = _DTENSOR_TYPES[cls] = any(
+            c.__name__ == "DTensor" and c.__module__.startswith("torch.distributed")
+            for c in cls.__mro__
+        )
+    return hit
 
 
 def wants_sharded(values: Any, sharded: Optional[bool]) -> bool:
