@@ -141,8 +141,8 @@ def histogram_buffer(values: Any) -> tuple[np.ndarray, int]:
     (code BFLOAT16_CODE), never converted."""
     torch = torch_module()
     if torch is not None and isinstance(values, torch.Tensor):
-        # add_histograms calls this for every parameter and gradient each step: a contiguous
-        # host tensor of a dtype the engine reads takes no further call (2.0 -> 1.7 us each).
+        # add_histograms calls this for every parameter and gradient each step, so this branch
+        # skips np.ascontiguousarray (t is contiguous by now): 2.0 -> 1.7 us a tensor.
         check_strided(values)
         t = values.detach()
         if not t.is_cpu:
