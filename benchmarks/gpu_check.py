@@ -37,7 +37,7 @@ def set_path(path: str) -> None:
 def triton_note() -> str:
     notes = []
     for key, name in (("disabled", "Triton"), ("cuda disabled", "CUDA kernel")):
-        err = _gpu_histogram._triton_state.get(key)
+        err = _gpu_histogram._kernel_state.get(key)
         if err is not None:
             notes.append(f" [{name} disabled after: {err!r}]")
     return "".join(notes)

@@ -356,14 +356,14 @@ def test_a_failing_fused_kernel_warns_once_and_the_torch_ops_path_answers(
     # Triton forced onto a CPU tensor outside its interpreter fails at launch (no driver): the
     # failure is reported once and every call, this one included, still gets its histogram.
     pytest.importorskip("triton")
-    monkeypatch.setattr(g, "_triton_state", {})
+    monkeypatch.setattr(g, "_kernel_state", {})
     x = torch.randn(1000)
     want = g.histogram_device([x]).numpy()  # torch ops (the autouse fixture)
     monkeypatch.setenv("XFAST_DEVICE_HISTOGRAM", "triton")
     with pytest.warns(RuntimeWarning, match="Triton histogram kernel failed.*torch-ops path"):
         got = g.histogram_device([x]).numpy()
     assert np.array_equal(got, want)
-    assert "disabled" in g._triton_state
+    assert "disabled" in g._kernel_state
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.array_equal(g.histogram_device([x]).numpy(), want)

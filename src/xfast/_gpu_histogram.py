@@ -120,7 +120,9 @@ def device_table(torch: Any, device: Any) -> Any:
     return t
 
 
-_triton_state: dict[str, Any] = {}
+# The fused kernels' process-wide state: the packed table ("packed"), programs per device,
+# and the error that switched a kernel off ("disabled": Triton, "cuda disabled": CUDA C++).
+_kernel_state: dict[str, Any] = {}
 
 # Special slots of packed_slot_table (beyond the NBINS + 2 count slots).
 SLOT_POS_INF, SLOT_NAN, SLOT_NEG_INF = 1552, 1553, 1554
@@ -137,7 +139,7 @@ def packed_slot_table() -> np.ndarray:
     bisection over the native two-table method (exact, monotone within a range). Exponent-255
     ranges give +inf, NaN and -inf the special slots. Cached after the first call.
     """
-    cached: Optional[np.ndarray] = _triton_state.get("packed")
+    cached: Optional[np.ndarray] = _kernel_state.get("packed")
     if cached is not None:
         return cached
     slots16, thr = _core.default_slot_table()
@@ -164,7 +166,7 @@ def packed_slot_table() -> np.ndarray:
     base[0xFF0], cut[0xFF0] = SLOT_POS_INF, 1  # key 0: +inf, then NaNs
     base[0x1FF0], cut[0x1FF0] = SLOT_NAN, never - 1  # NaNs, then -inf at the largest key
     table: np.ndarray = (base | (cut << 11)).astype(np.int32)
-    _triton_state["packed"] = table
+    _kernel_state["packed"] = table
     return table
 
 
@@ -175,7 +177,7 @@ def _use_triton(
     XFAST_DEVICE_HISTOGRAM=torch; XFAST_DEVICE_HISTOGRAM=triton forces it (CPU tensors under
     TRITON_INTERPRET=1, for tests)."""
     mode = os.environ.get("XFAST_DEVICE_HISTOGRAM", "auto")
-    if mode == "torch" or "disabled" in _triton_state:
+    if mode == "torch" or "disabled" in _kernel_state:
         return False
     if mode != "triton" and device.type != "cuda":
         return False
@@ -208,25 +210,25 @@ def _use_cuda_kernel(
     float16 batches, only with XFAST_DEVICE_HISTOGRAM=cuda: not yet measured on a GPU."""
     if os.environ.get("XFAST_DEVICE_HISTOGRAM") != "cuda" or device.type != "cuda":
         return False
-    return "cuda disabled" not in _triton_state and _fused_kernels_take(device, tensors, prev)
+    return "cuda disabled" not in _kernel_state and _fused_kernels_take(device, tensors, prev)
 
 
 def _programs(torch: Any, device: Any) -> int:
     """The Triton grid size for `device`: a few programs per SM (looked up once)."""
     key = f"programs {device}"
-    n = _triton_state.get(key)
+    n = _kernel_state.get(key)
     if n is None:
         n = 8
         if device.type == "cuda":
             n *= torch.cuda.get_device_properties(device).multi_processor_count
-        _triton_state[key] = n
+        _kernel_state[key] = n
     return int(n)
 
 
 def _disable(key: str, kernel: str, fallback: str, e: Exception) -> None:
     """A fused kernel failed: warn once and skip it from now on (a compile or launch problem
     must not cost the user their run)."""
-    _triton_state[key] = e
+    _kernel_state[key] = e
     warnings.warn(
         f"xfast: the {kernel} histogram kernel failed ({type(e).__name__}: {e}); using the "
         f"{fallback} path from now on",
