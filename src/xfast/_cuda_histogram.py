@@ -14,6 +14,7 @@ and batch layout. Temporary device memory: 12.25 KiB per tensor, whatever its si
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from xfast._gpu_histogram import WIDTH, stream_key, upload
+from xfast._gpu_histogram import WIDTH, fused_dtypes, stream_key, upload
 
 ROW = 1568  # scratch row per tensor (unsigned long long), as XF_ROW in the .cu file
 # Threads per block: 8 warps over the kernel's 4 shared-memory count copies (XF_THREADS in the
@@ -50,16 +51,11 @@ def source() -> str:
     return (Path(__file__).with_name("_cuda_histogram.cu")).read_text(encoding="utf-8")
 
 
-_CODES: dict[Any, int] = {}
-
-
+@functools.cache
 def _dtype_codes() -> dict[Any, int]:
-    """torch dtype -> the kernels' dtype index (0 float32, 1 bfloat16, 2 float16)."""
-    if not _CODES:
-        import torch
-
-        _CODES.update({torch.float32: 0, torch.bfloat16: 1, torch.float16: 2})
-    return _CODES
+    """torch dtype -> the kernels' dtype index (0 float32, 1 bfloat16, 2 float16: the fused
+    kernels' dtypes in their order, which is KERNELS')."""
+    return {dt: i for i, dt in enumerate(fused_dtypes())}
 
 
 def dtype_code(t: Any) -> int:

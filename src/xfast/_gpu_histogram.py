@@ -89,8 +89,9 @@ def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
 
 
 @functools.cache
-def _fused_dtypes() -> tuple[Any, ...]:
-    """The dtypes the fused kernels read (torch imported on first use)."""
+def fused_dtypes() -> tuple[Any, ...]:
+    """The dtypes the fused kernels read (torch imported on first use), in the order of the
+    CUDA kernels' dtype index."""
     import torch
 
     return (torch.float32, torch.bfloat16, torch.float16)
@@ -100,7 +101,7 @@ def kernel_supports(t: Any, p: Optional[Any] = None) -> bool:
     """Whether the fused kernels (Triton, CUDA) take tensor t (float32, bfloat16 or float16,
     which widen to float32 exactly; contiguous) and its optional previous value p (same dtype
     and size, contiguous, on t's device: the kernels take its raw pointer)."""
-    ok = t.dtype in _fused_dtypes() and t.is_contiguous()
+    ok = t.dtype in fused_dtypes() and t.is_contiguous()
     if p is not None:
         ok = ok and p.dtype == t.dtype and p.numel() == t.numel() and p.is_contiguous()
         ok = ok and p.device == t.device
@@ -197,7 +198,7 @@ def _fused_kernels_take(
         # kernel_supports(t) inlined: this runs per tensor per call (a model's parameters and
         # gradients each step), and the call doubled its cost (92 -> 44 us for 304 tensors on
         # the 2-core CI machine).
-        floats = _fused_dtypes()
+        floats = fused_dtypes()
         return all(t.dtype in floats and t.is_contiguous() and t.device == device
                    for t in tensors)
     return all(t.device == device and kernel_supports(t, p) for t, p in zip(tensors, prev))
