@@ -6,6 +6,7 @@ waits, and its drop count is exact."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from conftest import event_files, load_run
@@ -43,18 +44,22 @@ def test_block_never_loses(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_drop_never_blocks_and_counts_exactly(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Each batch write stalls 2 s. The writer takes the first records at once and then sleeps
-    # in its write: no room can appear in the ring before that write ends, so a producer that
-    # waited for room could not finish the loop before the writer wrote something. The loop
-    # must end within the stall: 5,000 calls take ~2 ms on the 2-core CI machine; 20,000 once
-    # took over 1 s under ASan on a loaded one (the stall was 1 s then, and the test failed).
+    # Each batch write stalls 2 s. The writer is parked in such a write first (it takes the
+    # "park" record alone, finds the ring empty and writes): no room can appear in the ring
+    # before that write ends, so a producer that waited for room could not finish the loop
+    # before the writer wrote something. Without the park, the writer's first batch took
+    # records as fast as the loop made them, and under ASan it once kept 3,960 of 5,000. The
+    # loop must end within the stall: 5,000 calls take ~2 ms on the 2-core CI machine; 20,000
+    # once took over 1 s under ASan on a loaded one (the stall was 1 s then).
     monkeypatch.setenv("XFAST_TEST_WRITE_DELAY_US", "2000000")
     n = 5_000
     w = xfast.SummaryWriter(logdir, queue_capacity=64, on_full="drop")
+    w.add_scalar("park", 0.0, 0)
+    time.sleep(0.2)  # the writer wakes on the record at once; this covers its scheduling
     _log(w, "x", n)
     during = w.stats()
     assert during["events_written"] == 1  # only the first record (written by the constructor)
-    assert during["dropped"] > n // 2  # the ring (64) and the batch taken first were kept
+    assert during["dropped"] > n // 2  # about the ring's 64 were kept
     w.close()
     stats = w.stats()
     kept = _steps(logdir, "x")
