@@ -25,7 +25,7 @@ from PIL import Image
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
 import xfast
-from xfast._media_worker import QUEUE_CAPACITY
+from xfast.media.worker import QUEUE_CAPACITY
 
 
 def spaced(writer: Any, img: Any, rounds: int) -> list[float]:

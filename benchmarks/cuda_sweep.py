@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Times variants of the CUDA C++ histogram kernel (src/xfast/_cuda_histogram.cu).
+"""Times variants of the CUDA C++ histogram kernel (src/xfast/device/cuda_kernel.cu).
 
     python benchmarks/cuda_sweep.py [--elements 1e9] [--model-params 1e9]     # CUDA machine
     python benchmarks/cuda_sweep.py --compile-only [--arch 90]                 # anywhere
@@ -27,8 +27,10 @@ from typing import Any, Optional
 
 import torch
 
-from xfast import _cuda_histogram as cu
-from xfast import _gpu_histogram as g
+from xfast.device import cuda_kernel as cu
+from xfast.device.common import device_table
+from xfast.device.histogram import histogram_device
+from xfast.encoding.histogram_rows import NBINS
 
 # (XF_COPIES, XF_MIN_BLOCKS); None: the .cu file's own choice. The first is the default.
 VARIANTS: list[tuple[Optional[int], Optional[int]]] = [
@@ -89,7 +91,7 @@ def sweep(n: int, model_params: float) -> int:
     from torch.cuda import _utils
 
     dev = torch.device("cuda")
-    table = g.device_table(torch, dev)
+    table = device_table(torch, dev)
     bw = read_pass_gb_s()
     print(f"device: {torch.cuda.get_device_name()} | torch {torch.__version__} | CUDA "
           f"{torch.version.cuda} | NVRTC {nvrtc_version(_utils._get_gpu_rtc_library())} | "
@@ -103,7 +105,7 @@ def sweep(n: int, model_params: float) -> int:
     for case, ts in timed_cases(n, model_params):
         probe = check.to(ts[0].dtype)
         os.environ["XFAST_DEVICE_HISTOGRAM"] = "torch"
-        want = g.histogram_device([probe])
+        want = histogram_device([probe])
         os.environ.pop("XFAST_DEVICE_HISTOGRAM")
         one_pass = sum(t.numel() * t.element_size() for t in ts) / bw / 1e6
         total = sum(t.numel() for t in ts)
@@ -113,8 +115,8 @@ def sweep(n: int, model_params: float) -> int:
                 if per_sm is not None:
                     chunk = cu.chunk_elements(total, int(kernels["sms"]), per_sm)
                 got = cu.histogram_cuda(torch, [probe], None, table, kernels, chunk)
-                same = bool((got[:, :g.NBINS] == want[:, :g.NBINS]).all()) and bool(
-                    torch.allclose(got[:, g.NBINS:], want[:, g.NBINS:], rtol=1e-9, atol=1e-6,
+                same = bool((got[:, :NBINS] == want[:, :NBINS]).all()) and bool(
+                    torch.allclose(got[:, NBINS:], want[:, NBINS:], rtol=1e-9, atol=1e-6,
                                    equal_nan=True))
                 mismatches += not same
                 _, ms, _ = time_call(

@@ -21,12 +21,14 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from xfast import SummaryWriter, _core, _gpu_histogram
-from xfast._convert import histogram_buffer
-from xfast._gpu_histogram import COL, NBINS, histogram_device
+from xfast import SummaryWriter, _core
+from xfast.device.common import kernel_state
+from xfast.device.histogram import histogram_device
+from xfast.encoding.convert import histogram_buffer
+from xfast.encoding.histogram_rows import COL, NBINS
 
 # auto = the Triton kernel when it imports, else torch ops; cuda = the NVRTC-compiled CUDA C++
-# kernel (xfast._cuda_histogram, opt-in until these checks have measured it).
+# kernel (xfast.device.cuda_kernel, opt-in until these checks have measured it).
 PATHS = ("auto", "cuda", "torch")
 
 
@@ -37,7 +39,7 @@ def set_path(path: str) -> None:
 def triton_note() -> str:
     notes = []
     for key, name in (("disabled", "Triton"), ("cuda disabled", "CUDA kernel")):
-        err = _gpu_histogram._kernel_state.get(key)
+        err = kernel_state.get(key)
         if err is not None:
             notes.append(f" [{name} disabled after: {err!r}]")
     return "".join(notes)

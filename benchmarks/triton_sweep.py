@@ -3,7 +3,7 @@
 
     python benchmarks/triton_sweep.py [--elements 1e9] [--model-params 1e9] [--breakdown]
 
-For choosing xfast._triton_histogram's defaults (rows per block, warps, programs per SM,
+For choosing xfast.device.triton_kernel's defaults (rows per block, warps, programs per SM,
 histogram bins): each shape is timed on a ~1B-parameter bf16 model and on one float32 tensor,
 and checked against the torch-ops path on a 1e7-element tensor with non-finite values.
 ``--breakdown`` also prints the caller-side cost of the pieces of add_histograms.
@@ -22,9 +22,10 @@ from typing import Optional
 import torch
 from gpu_check import read_pass_gb_s, time_call  # this script's folder is on sys.path
 
-from xfast import _gpu_histogram as g
-from xfast._gpu_histogram import device_table
-from xfast._triton_histogram import histogram_triton
+from xfast.device.common import device_table
+from xfast.device.histogram import histogram_device
+from xfast.device.triton_kernel import histogram_triton
+from xfast.encoding.histogram_rows import NBINS
 
 # (rows, warps, programs per SM, bins); the first is the default
 CONFIGS = [(2, 4, 8, 256), (2, 4, 8, 128), (4, 8, 4, 256), (4, 4, 4, 256)]
@@ -57,16 +58,16 @@ def main() -> None:
         nbytes = sum(t.numel() * t.element_size() for t in ts)
         one = nbytes / bw / 1e6
         os.environ["XFAST_DEVICE_HISTOGRAM"] = "torch"
-        want = g.histogram_device([check], None)
+        want = histogram_device([check], None)
         os.environ.pop("XFAST_DEVICE_HISTOGRAM")
         for rows, warps, pps, bins in CONFIGS:
             def run(batch: list, shape: tuple = (rows, warps, pps, bins)) -> torch.Tensor:
                 r, w, p, b = shape
-                return histogram_triton(torch, batch, None, table, g.NBINS, p * sms, r, w, b)
+                return histogram_triton(torch, batch, None, table, NBINS, p * sms, r, w, b)
 
             got = run([check])
-            same = bool((got[:, :g.NBINS] == want[:, :g.NBINS]).all()) and bool(
-                torch.allclose(got[:, g.NBINS:], want[:, g.NBINS:], rtol=1e-9, atol=1e-6,
+            same = bool((got[:, :NBINS] == want[:, :NBINS]).all()) and bool(
+                torch.allclose(got[:, NBINS:], want[:, NBINS:], rtol=1e-9, atol=1e-6,
                                equal_nan=True))
             caller, ms, _ = time_call(lambda run=run, ts=ts: run(ts), 5)
             print(f"  {label:>16} rows={rows} warps={warps} progs/SM={pps} bins={bins}: "
@@ -77,7 +78,7 @@ def main() -> None:
 def caller_breakdown(model: list) -> None:
     """Caller-side ms of the pieces of add_histograms on `model` (best of 5)."""
     from xfast import SummaryWriter
-    from xfast._gpu_histogram import to_pinned_host
+    from xfast.device.histogram import to_pinned_host
 
     def best(fn, keep: Optional[list] = None) -> float:
         t = float("inf")
@@ -93,13 +94,13 @@ def caller_breakdown(model: list) -> None:
         return t * 1e3
 
     kept: list = []
-    print(f"  histogram_device({len(model)}): {best(lambda: g.histogram_device(model)):.3f} ms")
-    r = g.histogram_device(model)
+    print(f"  histogram_device({len(model)}): {best(lambda: histogram_device(model)):.3f} ms")
+    r = histogram_device(model)
     print(f"  to_pinned_host, results kept: {best(lambda: to_pinned_host(torch, r), kept):.3f} ms")
     kept.clear()
     print(f"  to_pinned_host, results freed: {best(lambda: to_pinned_host(torch, r)):.3f} ms")
     one = model[0]
-    print(f"  histogram_device(1 tensor): {best(lambda: g.histogram_device([one])):.3f} ms")
+    print(f"  histogram_device(1 tensor): {best(lambda: histogram_device([one])):.3f} ms")
     named = [(f"l{i}", p) for i, p in enumerate(model)]
     with tempfile.TemporaryDirectory() as d, SummaryWriter(d) as w:
         w.add_histograms(named, 0)

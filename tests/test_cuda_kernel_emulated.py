@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The CUDA C++ histogram kernels (src/xfast/_cuda_histogram.cu) run on the host under
-tests/cpp/cuda_emulation.h, with the launch layout of xfast._cuda_histogram.plan, against the
+"""The CUDA C++ histogram kernels (src/xfast/device/cuda_kernel.cu) run on the host under
+tests/cpp/cuda_emulation.h, with the launch layout of xfast.device.cuda_kernel.plan, against the
 torch-ops device path (itself checked against the native kernel), bucket for bucket; compiled
 by NVRTC for each GPU generation (no spills); histogram_cuda's host logic with stand-in
 kernels; and the GPU sweep scripts as far as a machine without CUDA runs them."""
@@ -24,8 +24,11 @@ import numpy as np
 import pytest
 import torch
 
-from xfast import _cuda_histogram as cu
-from xfast import _gpu_histogram as g
+from xfast.device import common
+from xfast.device import cuda_kernel as cu
+from xfast.device.common import device_table
+from xfast.device.histogram import histogram_device
+from xfast.encoding.histogram_rows import COL, NBINS, WIDTH
 
 ROOT = Path(__file__).resolve().parents[1]
 _BASE = 1 << 20  # fake address of the data buffer's first byte (a pointer is never 0)
@@ -85,7 +88,7 @@ def _run(
                         t.numel()))
     tens, launches = cu.plan(entries, chunk)
     blob = struct.pack("<4q", _BASE, len(tensors), threads, len(launches))
-    blob += g.packed_slot_table().astype("<i4").tobytes() + tens.astype("<i8").tobytes()
+    blob += common.packed_slot_table().astype("<i4").tobytes() + tens.astype("<i8").tobytes()
     for code, blocks in launches:
         blob += struct.pack("<2q", code, len(blocks)) + blocks.astype("<i8").tobytes()
     src, dst = tmp / "in.bin", tmp / "out.bin"
@@ -96,25 +99,25 @@ def _run(
     r = subprocess.run([*exe, str(src), str(dst)], capture_output=True, text=True, check=False,
                        env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    return np.fromfile(dst, dtype="<f8").reshape(len(tensors), g.WIDTH)
+    return np.fromfile(dst, dtype="<f8").reshape(len(tensors), WIDTH)
 
 
 def _same(exe: list[str], tmp: Path, tensors: list[Any], prev: Optional[list[Any]] = None,
           chunk: int = 2048, threads: int = 64,
           shifts: Optional[list[tuple[int, int]]] = None) -> None:
     got = _run(exe, tmp, tensors, prev, chunk, threads, shifts)
-    want = g.histogram_device(tensors, prev).numpy()
-    assert np.array_equal(got[:, : g.NBINS], want[:, : g.NBINS]), [t.dtype for t in tensors]
-    counts = [g.COL[c] for c in ("finite", "nan", "pos_inf", "neg_inf", "zeros")]
+    want = histogram_device(tensors, prev).numpy()
+    assert np.array_equal(got[:, : NBINS], want[:, : NBINS]), [t.dtype for t in tensors]
+    counts = [COL[c] for c in ("finite", "nan", "pos_inf", "neg_inf", "zeros")]
     assert np.array_equal(got[:, counts], want[:, counts])
-    np.testing.assert_array_equal(got[:, [g.COL["min"], g.COL["max"]]],
-                                  want[:, [g.COL["min"], g.COL["max"]]])
+    np.testing.assert_array_equal(got[:, [COL["min"], COL["max"]]],
+                                  want[:, [COL["min"], COL["max"]]])
     # Sums of squares: relative error; the sum: against the sum of magnitudes (another order
     # of additions, and a sum of +-3e38 cancelling to 0 leaves a residue in both).
-    squares = [g.COL[c] for c in ("sum_squares", "update_sum_squares")]
+    squares = [COL[c] for c in ("sum_squares", "update_sum_squares")]
     np.testing.assert_allclose(got[:, squares], want[:, squares], rtol=1e-11, atol=1e-9)
     magnitude = np.array([t.double().abs().nan_to_num(0, 0, 0).sum().item() for t in tensors])
-    s = g.COL["sum"]
+    s = COL["sum"]
     assert (np.abs(got[:, s] - want[:, s]) <= 1e-12 * magnitude + 1e-9).all()
 
 
@@ -316,10 +319,10 @@ def test_launches_and_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     cu._layouts.clear()
     a, b = torch.zeros(40_000), torch.zeros(10, dtype=torch.bfloat16)
     e = torch.zeros(0, dtype=torch.float16)
-    table = torch.from_numpy(g.packed_slot_table())
+    table = torch.from_numpy(common.packed_slot_table())
     for _ in range(2):
         out = cu.histogram_cuda(torch, [a, b, e], [a, None, None], table)
-        assert tuple(out.shape) == (3, g.WIDTH) and out.dtype == torch.float64
+        assert tuple(out.shape) == (3, WIDTH) and out.dtype == torch.float64
     assert [(n, grid) for n, grid, _ in calls] == [
         ("xfast_histogram_f32", (3, 1, 1)), ("xfast_histogram_bf16", (1, 1, 1)),
         ("xfast_histogram_finish", (3, 1, 1)),
@@ -337,17 +340,17 @@ def test_cuda_kernel_on_a_cuda_device(values: Any) -> None:
     tensors = [x, x[:1000].bfloat16(), (x[3:4099] * 2).half(), torch.full((7,), float("nan"),
                                                                           device="cuda")]
     prev = [x * 0.5, None, None, None]
-    got = cu.histogram_cuda(torch, tensors, prev, g.device_table(torch, x.device)).cpu().numpy()
-    want = g.histogram_device(tensors, prev).cpu().numpy()  # torch ops (the autouse fixture)
-    assert np.array_equal(got[:, : g.NBINS], want[:, : g.NBINS])
-    np.testing.assert_allclose(got[:, g.NBINS:], want[:, g.NBINS:], rtol=1e-11, atol=1e-9)
+    got = cu.histogram_cuda(torch, tensors, prev, device_table(torch, x.device)).cpu().numpy()
+    want = histogram_device(tensors, prev).cpu().numpy()  # torch ops (the autouse fixture)
+    assert np.array_equal(got[:, : NBINS], want[:, : NBINS])
+    np.testing.assert_allclose(got[:, NBINS:], want[:, NBINS:], rtol=1e-11, atol=1e-9)
     # On a side stream: its own uploads of the table and layout, the same result.
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
-        again = cu.histogram_cuda(torch, tensors, prev, g.device_table(torch, x.device))
+        again = cu.histogram_cuda(torch, tensors, prev, device_table(torch, x.device))
     torch.cuda.current_stream().wait_stream(side)
-    assert np.array_equal(again.cpu().numpy()[:, : g.NBINS], got[:, : g.NBINS])
+    assert np.array_equal(again.cpu().numpy()[:, : NBINS], got[:, : NBINS])
 
 
 def test_a_failing_fused_kernel_warns_once_and_the_torch_ops_path_answers(
@@ -356,14 +359,14 @@ def test_a_failing_fused_kernel_warns_once_and_the_torch_ops_path_answers(
     # Triton forced onto a CPU tensor outside its interpreter fails at launch (no driver): the
     # failure is reported once and every call, this one included, still gets its histogram.
     pytest.importorskip("triton")
-    monkeypatch.setattr(g, "_kernel_state", {})
+    monkeypatch.setattr(common, "kernel_state", {})
     x = torch.randn(1000)
-    want = g.histogram_device([x]).numpy()  # torch ops (the autouse fixture)
+    want = histogram_device([x]).numpy()  # torch ops (the autouse fixture)
     monkeypatch.setenv("XFAST_DEVICE_HISTOGRAM", "triton")
     with pytest.warns(RuntimeWarning, match="Triton histogram kernel failed.*torch-ops path"):
-        got = g.histogram_device([x]).numpy()
+        got = histogram_device([x]).numpy()
     assert np.array_equal(got, want)
-    assert "disabled" in g._kernel_state
+    assert "disabled" in common.kernel_state
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert np.array_equal(g.histogram_device([x]).numpy(), want)
+        assert np.array_equal(histogram_device([x]).numpy(), want)

@@ -746,7 +746,7 @@ def test_fuzz_add_method(method: str, tmp_path: Any) -> None:
 def test_non_finite_or_huge_step_is_value_error() -> None:
     # Found by the fuzzer: torch's int() raises ValueError or OverflowError here; xfast says
     # ValueError, never writes such a step as 0, and never lets an OverflowError escape.
-    from xfast._convert import to_step
+    from xfast.encoding.convert import to_step
 
     for bad in (math.nan, math.inf, -math.inf, 2**64, -(2**64), torch.tensor([1, 2])):
         with pytest.raises(ValueError):

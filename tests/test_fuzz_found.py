@@ -180,7 +180,7 @@ def test_add_hparams_empty_tensor_is_value_error(tmp_path: Any) -> None:
 def test_audio_samples_are_clipped_even_next_to_nan(tmp_path: Any) -> None:
     # A NaN made max(|x|) NaN, so nothing was clipped: 2.0 wrapped around in int16 (float16
     # also overflowed on the worker); and float16 1.0 x 32767 rounded to 32768, i.e. -32768.
-    from xfast._media_prep import audio_int16
+    from xfast.media.prep import audio_int16
 
     for dtype in (np.float16, np.float32, np.float64):
         got = audio_int16(np.array([2.0, -3.0, 1.0, np.nan], dtype=dtype))

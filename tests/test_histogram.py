@@ -14,7 +14,7 @@ from torch.utils.tensorboard import summary as tsummary
 
 import xfast
 from xfast import _core
-from xfast._convert import histogram_buffer
+from xfast.encoding.convert import histogram_buffer
 
 T = _core.testing
 EDGES = _core.default_edges()

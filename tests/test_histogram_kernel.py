@@ -17,10 +17,13 @@ import torch
 from conftest import load_run
 from torch.utils.tensorboard.summary import make_histogram
 
-from xfast import SummaryWriter, _core, _device_log
-from xfast import _gpu_histogram as g
-from xfast._convert import histogram_buffer
-from xfast._gpu_histogram import COL, NBINS, WIDTH, histogram_device, packed_slot_table
+from xfast import SummaryWriter, _core
+from xfast.device import common, histogram
+from xfast.device import log as _device_log
+from xfast.device.common import packed_slot_table
+from xfast.device.histogram import histogram_device
+from xfast.encoding.convert import histogram_buffer
+from xfast.encoding.histogram_rows import COL, NBINS, WIDTH
 
 EDGES = np.asarray(_core.default_edges())
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -210,7 +213,7 @@ def test_device_path_on_cpu_matches_native_kernel(dtype: torch.dtype) -> None:
 def test_device_path_chunks_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     t = torch.from_numpy(tricky_float32(10_000, seed=2))
     whole = histogram_device([t])
-    monkeypatch.setattr("xfast._gpu_histogram.chunk_elements", lambda: 999)
+    monkeypatch.setattr("xfast.device.torch_ops.chunk_elements", lambda: 999)
     chunked = histogram_device([t])
     np.testing.assert_array_equal(whole[0, : NBINS].numpy(), chunked[0, : NBINS].numpy())
     w, c = whole[0].numpy(), chunked[0].numpy()
@@ -370,7 +373,7 @@ def _two_table_slots(bits: np.ndarray) -> np.ndarray:
 
 
 def _packed_slots(bits: np.ndarray) -> np.ndarray:
-    """The device kernels' one-gather slot (xfast._triton_histogram._slot), in numpy."""
+    """The device kernels' one-gather slot (xfast.device.triton_kernel._slot), in numpy."""
     b = bits.view(np.int32).astype(np.int64)
     e = packed_slot_table().astype(np.int64)[(b >> 19) & 0x1FFF]
     key = (b & 0x7FFFF) ^ ((b >> 31) & 0x7FFFF)
@@ -411,18 +414,19 @@ def _patched(tensor, scope):
 
 
 ti._patch_lang_tensor = _patched
-from xfast import _gpu_histogram as g
-from xfast._gpu_histogram import device_table
-from xfast._triton_histogram import histogram_triton
+from xfast.device.common import device_table
+from xfast.device.histogram import histogram_device
+from xfast.device.triton_kernel import histogram_triton
+from xfast.encoding.histogram_rows import NBINS
 x = torch.from_numpy(np.load(sys.argv[1]))
 table = device_table(torch, x.device)
 
 
 def same(ts, prev):
-    a = histogram_triton(torch, ts, prev, table, g.NBINS, 3, rows=1).numpy()
-    b = g.histogram_device(ts, prev).numpy()
-    assert (a[:, :g.NBINS] == b[:, :g.NBINS]).all(), [t.dtype for t in ts]
-    np.testing.assert_allclose(a[:, g.NBINS:], b[:, g.NBINS:], rtol=1e-9, atol=1e-6)
+    a = histogram_triton(torch, ts, prev, table, NBINS, 3, rows=1).numpy()
+    b = histogram_device(ts, prev).numpy()
+    assert (a[:, :NBINS] == b[:, :NBINS]).all(), [t.dtype for t in ts]
+    np.testing.assert_allclose(a[:, NBINS:], b[:, NBINS:], rtol=1e-9, atol=1e-6)
 
 
 for dt in (torch.float32, torch.bfloat16, torch.float16):
@@ -445,26 +449,26 @@ print("ok")
 
 def test_fused_kernels_take_only_same_device_contiguous_float_pairs() -> None:
     t = torch.zeros(8)
-    assert g.kernel_supports(t) and g.kernel_supports(t.bfloat16(), t.bfloat16())
-    assert not g.kernel_supports(t.double())
-    assert not g.kernel_supports(torch.zeros(4, 4).t())  # not contiguous
-    assert not g.kernel_supports(t, t.half())  # another dtype
-    assert not g.kernel_supports(t, torch.zeros(9))  # another size
+    assert common.kernel_supports(t) and common.kernel_supports(t.bfloat16(), t.bfloat16())
+    assert not common.kernel_supports(t.double())
+    assert not common.kernel_supports(torch.zeros(4, 4).t())  # not contiguous
+    assert not common.kernel_supports(t, t.half())  # another dtype
+    assert not common.kernel_supports(t, torch.zeros(9))  # another size
     # The kernels read prev through its raw pointer: it must live where t lives.
-    assert not g.kernel_supports(t, torch.zeros(8, device="meta"))
+    assert not common.kernel_supports(t, torch.zeros(8, device="meta"))
     # So must every tensor of the batch (the torch ops then reject it).
     cpu = torch.device("cpu")
-    assert g._fused_kernels_take(cpu, [t, t], None)
-    assert not g._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], None)
-    assert not g._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], [t, None])
+    assert histogram._fused_kernels_take(cpu, [t, t], None)
+    assert not histogram._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], None)
+    assert not histogram._fused_kernels_take(cpu, [t, torch.zeros(8, device="meta")], [t, None])
     with pytest.raises(ValueError, match="one device"):
-        g.histogram_device([t, torch.zeros(8, device="meta")])
+        histogram.histogram_device([t, torch.zeros(8, device="meta")])
 
 
 def test_previous_values_must_match_the_tensors_one_for_one() -> None:
     t = torch.zeros(8)
     with pytest.raises(ValueError, match="1 previous values for 2 tensors"):
-        g.histogram_device([t, t], [t])
+        histogram.histogram_device([t, t], [t])
 
 
 def test_triton_kernel_matches_torch_ops_in_interpreter(tmp_path: Any) -> None:

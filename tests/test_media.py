@@ -19,7 +19,8 @@ from torch.utils.tensorboard import summary as tsummary
 from torch.utils.tensorboard._utils import _prepare_video
 
 import xfast
-from xfast import _media_draw, summary
+from xfast import summary
+from xfast.media import draw as _media_draw
 
 RNG = np.random.default_rng(0)
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from xfast._gif import encode_gif
-from xfast._png import encode_png
+from xfast.media.gif import encode_gif
+from xfast.media.png import encode_png
 
 RNG = np.random.default_rng(2)
 
@@ -58,7 +58,8 @@ def test_gif_without_pillow_uses_a_color_cube(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_png_filtered_in_bands_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xfast._png._BAND_BYTES", 100)  # many bands: "up" crosses each boundary
+    # many bands: "up" crosses each boundary
+    monkeypatch.setattr("xfast.media.png._BAND_BYTES", 100)
     img = RNG.integers(0, 256, size=(50, 7, 3)).astype(np.uint8)
     img[::3] //= 8
     decoded = np.asarray(Image.open(io.BytesIO(encode_png(img))))

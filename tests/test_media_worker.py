@@ -19,8 +19,9 @@ from conftest import event_files, load_run
 from test_media import png_pixels
 
 import xfast
-from xfast import _media_encode, _snapshot
-from xfast._media_worker import MediaWorker
+from xfast.media import encode as _media_encode
+from xfast.media import snapshot as _snapshot
+from xfast.media.worker import MediaWorker
 
 
 def test_events_keep_call_order_and_call_time(logdir: str) -> None:
@@ -153,7 +154,7 @@ def test_queue_is_bounded() -> None:
 
 
 def test_worker_thread_is_restarted_after_idle_exit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xfast._media_worker._IDLE_EXIT_S", 0.05)
+    monkeypatch.setattr("xfast.media.worker._IDLE_EXIT_S", 0.05)
     worker = MediaWorker()
     out: list[bytes] = []
     worker.submit(lambda: b"1", out.append, _File())

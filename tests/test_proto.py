@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""xfast._proto against TensorBoard's generated classes: same schema, same bytes, same text."""
+"""xfast.encoding.proto against TensorBoard's generated classes: same schema, same bytes, same
+text."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
-from xfast import _proto
+from xfast.encoding import proto as _proto
 
 # Importing these registers TensorBoard's messages in protobuf's default pool.
 for _module in (

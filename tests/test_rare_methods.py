@@ -357,7 +357,7 @@ def test_add_graph(tmp_path: Any, model: Any, inputs: Any) -> None:
 
 def test_graph_of_a_function() -> None:
     """torch fails on functions (no named_modules); xfast draws them without module scopes."""
-    from xfast import _graph
+    from xfast.plugins import graph as _graph
 
     def fn(x: torch.Tensor) -> torch.Tensor:
         return torch.sin(x) * 2

@@ -12,8 +12,9 @@ import time
 import weakref
 from typing import Any, Optional, Union
 
-from xfast import _core, _event_wire, _remote
-from xfast._convert import to_step
+from xfast import _core, remote
+from xfast.encoding import event_wire
+from xfast.encoding.convert import to_step
 
 # Process-wide, like tensorboard's _global_uid: every file this process opens gets a new number,
 # so names never clash and sort in creation order within a second.
@@ -66,7 +67,7 @@ class FileWriter:
 
     ``log_dir`` may be an fsspec URL (``s3://bucket/run``, ``gs://...``): the file is then
     spooled locally and uploaded in segments every ``flush_secs`` and on ``flush()``/``close()``
-    (see ``xfast._remote``; needs fsspec and the store's package).
+    (see ``xfast.remote``; needs fsspec and the store's package).
 
     Lifetime: every writer still open at interpreter exit (normal end, uncaught exception,
     KeyboardInterrupt) is flushed and closed by an ``atexit`` hook that waits at most
@@ -106,7 +107,7 @@ class FileWriter:
         self._warn_on_error = on_error == "warn"
         self._tags: dict[str, int] = {}
         self._engine: Any = None
-        self._spool: Optional[_remote.Spool] = None
+        self._spool: Optional[remote.Spool] = None
         self._closed_stats: dict[str, int] = {}
         self._open(None if purge_step is None else int(purge_step))
         _live_writers.add(self)
@@ -114,8 +115,8 @@ class FileWriter:
     def _open(self, purge_step: Optional[int]) -> None:
         path = _event_file_path(self._log_dir, self.filename_suffix)
         spool = None
-        if _remote.is_remote(self._log_dir):
-            spool = _remote.Spool(
+        if remote.is_remote(self._log_dir):
+            spool = remote.Spool(
                 self._log_dir, os.path.basename(path), self.filename_suffix, self.flush_secs
             )
             path = spool.local_path
@@ -197,16 +198,16 @@ class FileWriter:
         wall = time.time() if walltime is None else walltime
         engine = self._live_engine()
         engine.add_event(
-            _event_wire.event_bytes(wall, 0, _event_wire.GRAPH_DEF, graph.SerializeToString())
+            event_wire.event_bytes(wall, 0, event_wire.GRAPH_DEF, graph.SerializeToString())
         )
-        trm = _event_wire.tagged_run_metadata("step1", run_metadata.SerializeToString())
-        engine.add_event(_event_wire.event_bytes(wall, 0, _event_wire.TAGGED_RUN_METADATA, trm))
+        trm = event_wire.tagged_run_metadata("step1", run_metadata.SerializeToString())
+        engine.add_event(event_wire.event_bytes(wall, 0, event_wire.TAGGED_RUN_METADATA, trm))
 
     def add_onnx_graph(self, graph: Any, walltime: Optional[float] = None) -> None:
         """Adds a ``GraphDef`` (as built from an ONNX model) as ``Event.graph_def``."""
         wall = time.time() if walltime is None else walltime
         data = graph if isinstance(graph, bytes) else graph.SerializeToString()
-        self._live_engine().add_event(_event_wire.event_bytes(wall, 0, _event_wire.GRAPH_DEF, data))
+        self._live_engine().add_event(event_wire.event_bytes(wall, 0, event_wire.GRAPH_DEF, data))
 
     def flush(self, fsync: bool = False) -> None:
         """Returns once every event added before the call is written to the OS.
@@ -265,7 +266,7 @@ class FileWriter:
             return
         # The engine stays in place, closed: a daemon thread still logging now gets
         # OSError("Writer is closed") rather than an AttributeError. A remote log_dir's spool
-        # is uploaded after this by xfast._remote's own exit hook (registered earlier, so run
+        # is uploaded after this by xfast.remote's own exit hook (registered earlier, so run
         # later).
         engine.close(timeout_s)
 
@@ -337,8 +338,8 @@ def _close_in_multiprocessing_child() -> None:
 
 
 # atexit runs hooks last-registered first. xfast/__init__ imports this module before writer.py's
-# helpers (_reduce, _media_worker), so their exit drains of background work run before this
-# close; _remote's spool upload, registered by the import above, runs after it.
+# helpers (distributed.reduce, media.worker), so their exit drains of background work run
+# before this close; remote's spool upload, registered by the import above, runs after it.
 atexit.register(close_all_writers)
 
 

@@ -5,20 +5,38 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Optional, Union
 
 import numpy as np
 
-from xfast import _core, _device_log, _dist, _reduce, _sharded
-from xfast._completion import CompletionQueue
-from xfast._convert import float64_array, histogram_buffer, to_float, to_max_bins, to_step
-from xfast._media_methods import _MediaMixin
-from xfast._rare_methods import _RareEventsMixin
+from xfast import _core, histograms
+from xfast.device import log as device_log
+from xfast.distributed.groups import RanksSpec
+from xfast.distributed.ranks import setup_ranks
+from xfast.distributed.reduce import drain, reduce_scalars
+from xfast.distributed.sharded import add_sharded_histogram, wants_sharded
+from xfast.encoding.convert import (
+    float64_array,
+    histogram_buffer,
+    to_float,
+    to_max_bins,
+    to_step,
+    to_walltime,
+)
+from xfast.encoding.summaries import tensor_proto
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY, FileWriter, _merge_stats
+from xfast.media.figure import figures_to_array
+from xfast.media.jobs import Job, audio_job, image_job, image_with_boxes_job, video_job
+from xfast.media.worker import MediaWorker
+from xfast.plugins import custom_scalars, graph, hparams, mesh, pr_curve, projector
+
+# Two threads' first media calls must share one worker (one order): see _queue_media.
+_create_lock = threading.Lock()
 
 _STYLE_SIMPLE = 0
 _STYLE_TENSOR_FLOAT = 1
@@ -30,7 +48,7 @@ def _default_bins() -> list[float]:
     return [float(x) for x in _core.default_edges()]
 
 
-class SummaryWriter(_MediaMixin, _RareEventsMixin):
+class SummaryWriter:
     """Writes entries directly to event files in the log_dir to be consumed by TensorBoard.
 
     A drop-in replacement for ``torch.utils.tensorboard.SummaryWriter``: same constructor, same
@@ -80,10 +98,24 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         * CUDA tensors given to ``add_histogram``/``add_scalar`` are never synchronized on:
           the work is queued on the device and written once it completes (see
           ``add_histogram``); ``flush()``/``close()`` wait for it.
+        * The media methods (``add_image``, ``add_images``, ``add_image_with_boxes``,
+          ``add_figure``, ``add_video``, ``add_audio``) return once their data is copied (for a
+          CUDA tensor: once a non-blocking copy to pinned memory is queued on the current
+          stream); PNG/GIF/WAV encoding runs on the writer's media worker (one FIFO thread).
+          The event is written later with the step given and the wall time of the call, in
+          call order among these methods; relative to other methods (add_scalar, ...) it may
+          land later in the file, which TensorBoard does not mind. ``flush()`` and ``close()``
+          wait for pending media first; an encoding or write error on the worker is raised
+          (RuntimeError) by the next media call, ``flush()`` or ``close()``. When more than 32
+          items are pending, callers wait.
     """
 
-    # Created on the first device-tensor call (xfast._completion); None means nothing pending.
-    _completion: Optional[CompletionQueue] = None
+    # Made on the first device-tensor call (see _device_path); None means nothing pending.
+    _device: Optional[device_log.DeviceLog] = None
+    # The media worker, made on the first media call (see _queue_media).
+    _media: Optional[MediaWorker] = None
+    _projector_config: Any = None  # the embeddings add_embedding wrote, for the pbtxt
+    _hparams_in_run = False  # add_hparams(run_name=".") was called
 
     def __init__(
         self,
@@ -98,7 +130,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         on_full: str = "block",
         on_error: str = "raise",
         logdir: Optional[Union[str, os.PathLike[str]]] = None,
-        ranks: _dist.RanksSpec = "zero",
+        ranks: RanksSpec = "zero",
         nonfinite_scalars: bool = False,
     ) -> None:
         if not log_dir:
@@ -106,7 +138,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         if not log_dir:
             current_time = datetime.now().strftime("%b%d_%H-%M-%S")
             log_dir = os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
-        self.log_dir = _dist.setup_ranks(self, log_dir, ranks)
+        self.log_dir = setup_ranks(self, log_dir, ranks)
         self.purge_step = purge_step
         self.max_queue = max_queue
         self.flush_secs = flush_secs
@@ -184,7 +216,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             TypeError: ``scalar_value`` is not a number; ValueError: it holds several elements.
         """
         if reduce is not None:
-            return _reduce.reduce_scalars(
+            return reduce_scalars(
                 self,
                 {tag: scalar_value},
                 global_step,
@@ -208,8 +240,8 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             style = _STYLE_TENSOR_DOUBLE if double_precision else _STYLE_TENSOR_FLOAT
         t = type(scalar_value)
         if t is not float and t is not int:
-            if _device_log.is_device_tensor(scalar_value):
-                _device_log.add_scalar_device(self, tag, scalar_value, global_step, walltime, style)
+            if device_log.is_device_tensor(scalar_value):
+                self._device_path().add_scalar(fw, tag, scalar_value, global_step, walltime, style)
                 return
             scalar_value = to_float(scalar_value)
         if global_step is None:
@@ -218,10 +250,12 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             step = global_step
         else:
             step = to_step(global_step)
-        q = self._completion
-        if q is not None and q.pending(tag):  # keep this tag's order behind its device results
+        d = self._device
+        # Keep this tag's order behind its device results (d.queue.pending, not d.pending: one
+        # call fewer on the hot path of a writer that has logged device tensors).
+        if d is not None and d.queue.pending(tag):
             wall = time.time() if walltime is None else walltime
-            q.defer(tag, lambda: fw._engine.add_scalar(tid, scalar_value, step, wall, style))
+            d.queue.defer(tag, lambda: fw._engine.add_scalar(tid, scalar_value, step, wall, style))
             return
         fw._engine.add_scalar(tid, scalar_value, step, walltime, style)
 
@@ -290,7 +324,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         if not isinstance(tag_scalar_dict, dict):
             raise TypeError(f"tag_scalar_dict must be a dict, got {type(tag_scalar_dict).__name__}")
         if reduce is not None:
-            _reduce.reduce_scalars(
+            reduce_scalars(
                 self, tag_scalar_dict, global_step, walltime, new_style, double_precision, reduce
             )
             return
@@ -346,23 +380,20 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             ValueError: ``values`` is empty, or ``max_bins`` is not positive.
             TypeError: ``values`` is not numeric, or is a sparse tensor.
         """
-        if _sharded.wants_sharded(values, sharded):
-            return _sharded.add_sharded_histogram(
-                self, tag, values, global_step, bins, walltime, max_bins
-            )
+        if wants_sharded(values, sharded):
+            return add_sharded_histogram(self, tag, values, global_step, bins, walltime, max_bins)
         fw = self.file_writer
         if fw is None:
             fw = self._get_file_writer()
         tid = fw._tag_id(tag)
         max_bins = to_max_bins(max_bins)
         if isinstance(bins, str) and bins == "tensorflow":
-            if _device_log.is_device_tensor(values):
-                _device_log.add_histogram_device(self, tag, values, global_step, walltime, max_bins)
+            if device_log.is_device_tensor(values):
+                self._device_path().add_histogram(fw, tag, values, global_step, walltime, max_bins)
                 return
-            if self._completion is not None and self._completion.pending(tag):
-                _device_log.add_histogram_deferred(
-                    self, tag, values, global_step, walltime, max_bins
-                )
+            d = self._device
+            if d is not None and d.pending(tag):
+                d.add_host_histogram(fw, tag, values, global_step, walltime, max_bins)
                 return
         step = to_step(global_step)
         wall = time.time() if walltime is None else walltime
@@ -414,6 +445,13 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             stacklevel=3,
         )
 
+    def _device_path(self) -> device_log.DeviceLog:
+        """This writer's device path, made on first use."""
+        d = self._device
+        if d is None:
+            d = self._device = device_log.DeviceLog(self._report_nonfinite, self._nonfinite_scalars)
+        return d
+
     def add_histograms(
         self,
         named_tensors: Iterable[tuple[str, Any]],
@@ -462,7 +500,7 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             TypeError: a pair holds something other than a tensor (or None), or ``prev`` does;
                 a tensor or its gradient is sparse.
         """
-        _device_log.add_histograms(
+        histograms.add_histograms(
             self, named_tensors, global_step, grads, stats, prev, param_prefix, grad_prefix,
             walltime, to_max_bins(max_bins),
         )
@@ -536,6 +574,500 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
             fw._tag_id(tag + "/text_summary"), text_string, to_step(global_step), walltime
         )
 
+    def add_image(
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+        dataformats: str = "CHW",
+    ) -> None:
+        """Add image data to summary.
+
+        Args:
+            tag: Data identifier.
+            img_tensor: Image data (torch.Tensor or numpy.ndarray). uint8 values are used as
+                they are; other dtypes are taken as [0, 1], multiplied by 255, clipped to
+                [0, 255] and truncated.
+            global_step: Global step value to record.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+            dataformats: Image data format specification of the form CHW, HWC, HW, WH, etc.
+                (a permutation of CHW or HW; NCHW permutations tile a batch as add_images).
+
+        Shape:
+            img_tensor: Default is (3, H, W); (1, H, W), (H, W), (H, W, 3) and 4-channel
+            (RGBA) images also work with the matching ``dataformats``.
+
+        Differences from torch: encoded on a worker thread without Pillow (same pixels,
+        different PNG bytes); bad shapes raise ValueError, bad dtypes TypeError.
+        """
+        self._queue_media(image_job(tag, img_tensor, dataformats), global_step, walltime)
+
+    def add_images(
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+        dataformats: str = "NCHW",
+    ) -> None:
+        """Add batched image data to summary, tiled up to 8 images per row.
+
+        Args:
+            tag: Data identifier.
+            img_tensor: Image data (torch.Tensor or numpy.ndarray).
+            global_step: Global step value to record.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+            dataformats: Image data format specification of the form NCHW, NHWC, CHW, HWC,
+                HW, WH, etc.
+
+        Shape:
+            img_tensor: Default is (N, 3, H, W); 1 channel is repeated to 3. tensorboardX's
+            4-channel batches are accepted too (torch rejects them).
+        """
+        self._queue_media(image_job(tag, img_tensor, dataformats), global_step, walltime)
+
+    def add_image_with_boxes(
+        self,
+        tag: str,
+        img_tensor: Any,
+        box_tensor: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+        rescale: float = 1,
+        dataformats: str = "CHW",
+        labels: Optional[list[str]] = None,
+    ) -> None:
+        """Add image and draw bounding boxes on the image.
+
+        Args:
+            tag: Data identifier.
+            img_tensor: Image data.
+            box_tensor: Box data (for detected objects), (N, 4) rows of [x1, y1, x2, y2].
+            global_step: Global step value to record.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+            rescale: Optional scale override (LANCZOS; needs Pillow when not 1).
+            dataformats: Image data format specification of the form NCHW, NHWC, CHW, HWC,
+                HW, WH, etc.
+            labels: The label to be shown for each bounding box (ignored when the count
+                differs from the number of boxes, as in torch).
+
+        Differences from torch: boxes and labels are drawn with Pillow when it is installed
+        (identical pixels); without it boxes are drawn with numpy (close, not identical) and
+        labels, like ``rescale != 1``, raise ImportError at the call.
+        """
+        job = image_with_boxes_job(tag, img_tensor, box_tensor, rescale, dataformats, labels)
+        self._queue_media(job, global_step, walltime)
+
+    def add_figure(
+        self,
+        tag: str,
+        figure: Any,
+        global_step: Optional[int] = None,
+        close: bool = True,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Render matplotlib figure into an image and add it to summary.
+
+        Needs ``matplotlib``. The figure is drawn on the calling thread (it belongs to the
+        caller); only the PNG encoding is deferred.
+
+        Args:
+            tag: Data identifier.
+            figure: Figure or a list of figures (tiled like add_images).
+            global_step: Global step value to record.
+            close: Flag to automatically close the figure.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+
+        Raises:
+            TypeError: `figure` is not a ``matplotlib.figure.Figure`` or a list of them.
+            ValueError: the list is empty, or the figures differ in size.
+            ImportError: matplotlib is not installed.
+
+        Differences from torch: ``figure=None`` raises TypeError (torch draws a new blank
+        figure and closes pyplot's current one).
+        """
+        array, fmt = figures_to_array(figure, close)
+        self._queue_media(image_job(tag, array, fmt), global_step, walltime)
+
+    def add_video(
+        self,
+        tag: str,
+        vid_tensor: Any,
+        global_step: Optional[int] = None,
+        fps: float = 4,
+        walltime: Optional[float] = None,
+        dataformats: str = "NTCHW",
+    ) -> None:
+        """Add video data to summary, as an animated GIF.
+
+        Args:
+            tag: Data identifier.
+            vid_tensor: Video data, (N, T, C, H, W), values in [0, 255] for uint8 or [0, 1]
+                for float. A batch is tiled into a grid per frame.
+            global_step: Global step value to record.
+            fps: Frames per second.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+            dataformats: (tensorboardX) the layout of ``vid_tensor``, a permutation of NTCHW.
+
+        Differences from torch: needs no moviepy (torch writes no image when moviepy 1.x is
+        missing); frames with more than 256 colors are reduced to 256 colors (Pillow's
+        median cut if installed, else a 3-3-2 bit color cube); the frame delay is 1/fps.
+        """
+        self._queue_media(video_job(tag, vid_tensor, fps, dataformats), global_step, walltime)
+
+    def add_audio(
+        self,
+        tag: str,
+        snd_tensor: Any,
+        global_step: Optional[int] = None,
+        sample_rate: float = 44100,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Add audio data to summary (mono 16-bit WAV).
+
+        Args:
+            tag: Data identifier.
+            snd_tensor: Sound data, (1, L) or anything that squeezes to (L,); values in [-1, 1]
+                (others are clipped).
+            global_step: Global step value to record.
+            sample_rate: Sample rate in Hz.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+
+        Differences from torch: out-of-range samples are clipped silently (torch prints a
+        warning); bad shapes raise ValueError (torch: AssertionError).
+        """
+        self._queue_media(audio_job(tag, snd_tensor, sample_rate), global_step, walltime)
+
+    def add_tensor(
+        self,
+        tag: str,
+        tensor: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Add tensor data to summary (plugin "tensor"; no TensorBoard dashboard shows it).
+
+        Args:
+            tag: Data identifier.
+            tensor: The torch.Tensor to save (a numpy array is converted).
+            global_step: Global step value to record.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+
+        Raises:
+            TypeError: `tensor` is not a tensor; ValueError: it is 2 GiB or larger, or of a dtype
+                with no TensorProto encoding.
+        """
+        self._get_file_writer().add_summary(tensor_proto(tag, tensor), global_step, walltime)
+
+    def add_graph(
+        self,
+        model: Any,
+        input_to_model: Any = None,
+        verbose: bool = False,
+        use_strict_trace: bool = True,
+    ) -> None:
+        """Add graph data to summary.
+
+        Traces `model` with ``torch.jit.trace`` (in eval mode) and writes the GraphDef (with
+        no step) and a ``tagged_run_metadata`` event tagged "step1", as torch does.
+
+        Args:
+            model: Model to draw (a torch.nn.Module or a ScriptFunction).
+            input_to_model: A tensor or a tuple of tensors to feed to the model.
+            verbose: Whether to print the graph structure in the console.
+            use_strict_trace: Whether to pass keyword argument `strict` to `torch.jit.trace`.
+                Pass False when you want the tracer to record your mutable container types
+                (list, dict).
+
+        Raises:
+            RuntimeError: (or what else ``torch.jit.trace`` raises) the model cannot be traced
+                on ``input_to_model``, as with torch; nothing is written then.
+        """
+        self._get_file_writer().add_graph(
+            graph.graph(model, input_to_model, verbose, use_strict_trace)
+        )
+
+    def add_onnx_graph(self, prototxt: Any = None, *, onnx_model_file: Any = None) -> None:
+        """Add the graph of an ONNX model file to the Graphs dashboard.
+
+        Args:
+            prototxt: Path to the ``.onnx`` file (or an ``onnx.ModelProto``).
+            onnx_model_file: tensorboardX's name for ``prototxt``.
+
+        Raises:
+            ImportError: the ``onnx`` package is not installed.
+            TypeError: `prototxt` is not a path, a file or an ``onnx.ModelProto``.
+            ValueError: the file holds no ONNX model.
+            OSError: the file cannot be read.
+
+        Differences from torch:
+            Node names are not printed to stdout.
+        """
+        model = prototxt if prototxt is not None else onnx_model_file
+        if model is None:
+            raise TypeError("add_onnx_graph() needs the model file (prototxt or onnx_model_file)")
+        self._get_file_writer().add_onnx_graph(graph.onnx_graph(model))
+
+    def add_embedding(
+        self,
+        mat: Any,
+        metadata: Optional[Sequence[Any]] = None,
+        label_img: Any = None,
+        global_step: Optional[int] = None,
+        tag: str = "default",
+        metadata_header: Optional[Sequence[Any]] = None,
+    ) -> None:
+        """Add embedding projector data to summary.
+
+        Writes ``<log_dir>/<step:05d>/<tag>/`` tensors.tsv, metadata.tsv and sprite.png, and
+        rewrites ``<log_dir>/projector_config.pbtxt`` listing every embedding this writer added
+        (no event is written).
+
+        Args:
+            mat: A matrix (N, D) whose rows are the feature vectors of the data points.
+            metadata: A list of labels, one per data point (each converted to str); with
+                `metadata_header`, a list of rows, one value per header column.
+            label_img: Images (N, C, H, W), C 1 or 3, values in [0, 1], one per data point.
+            global_step: Global step value to record (None means 0).
+            tag: Name for the embedding.
+            metadata_header: A list of headers for multi-column metadata.
+
+        Raises:
+            ValueError: `mat` is not 2-D, or `metadata`/`label_img` do not have one entry per
+                data point (torch raises AssertionError).
+        """
+        self._projector_config = projector.write_embedding(
+            self._get_file_writer().get_logdir(), self._projector_config, mat, metadata,
+            label_img, global_step, tag, metadata_header,
+        )
+
+    def add_pr_curve(
+        self,
+        tag: str,
+        labels: Any,
+        predictions: Any,
+        global_step: Optional[int] = None,
+        num_thresholds: int = 127,
+        weights: Any = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Add precision recall curve.
+
+        Args:
+            tag: Data identifier.
+            labels: Ground truth data. Binary label for each element.
+            predictions: The probability that an element be classified as true, in [0, 1].
+            global_step: Global step value to record.
+            num_thresholds: Number of thresholds used to draw the curve (at most 127).
+            weights: Optional weight of each element.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+        """
+        self._get_file_writer().add_summary(
+            pr_curve.pr_curve(tag, labels, predictions, num_thresholds, weights),
+            global_step,
+            walltime,
+        )
+
+    def add_pr_curve_raw(
+        self,
+        tag: str,
+        true_positive_counts: Any,
+        false_positive_counts: Any,
+        true_negative_counts: Any,
+        false_negative_counts: Any,
+        precision: Any,
+        recall: Any,
+        global_step: Optional[int] = None,
+        num_thresholds: int = 127,
+        weights: Any = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Add precision recall curve with raw data (six 1-D sequences of one length).
+
+        Args:
+            tag: Data identifier.
+            true_positive_counts: true positive counts.
+            false_positive_counts: false positive counts.
+            true_negative_counts: true negative counts.
+            false_negative_counts: false negative counts.
+            precision: precision.
+            recall: recall.
+            global_step: Global step value to record.
+            num_thresholds: Number of thresholds used to draw the curve.
+            weights: Unused (kept for torch's signature).
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+        """
+        self._get_file_writer().add_summary(
+            pr_curve.pr_curve_raw(
+                tag, true_positive_counts, false_positive_counts, true_negative_counts,
+                false_negative_counts, precision, recall, num_thresholds, weights,
+            ),
+            global_step,
+            walltime,
+        )
+
+    def add_custom_scalars(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
+        """Create special chart by collecting charts tags in 'scalars'.
+
+        Writes the Custom Scalars layout (no step). TensorBoard reads one layout per run, so
+        call this once per writer; it can be called before or after the training loop.
+
+        Args:
+            layout: ``{categoryName: charts}``, where charts is ``{chartName: [kind, tags]}``:
+                kind "Multiline" with the tags (regexes) to draw together, or "Margin" with
+                exactly 3 tags [value, lower, upper].
+        """
+        self._get_file_writer().add_summary(custom_scalars.custom_scalars(layout))
+
+    def add_custom_scalars_multilinechart(
+        self, tags: Sequence[str], category: str = "default", title: str = "untitled"
+    ) -> None:
+        """Shorthand for creating a multiline chart (see ``add_custom_scalars``).
+
+        Args:
+            tags: list of tags that have been used in ``add_scalar()``.
+            category: The chart's category.
+            title: The chart's title.
+        """
+        self.add_custom_scalars({category: {title: ["Multiline", tags]}})
+
+    def add_custom_scalars_marginchart(
+        self, tags: Sequence[str], category: str = "default", title: str = "untitled"
+    ) -> None:
+        """Shorthand for creating a margin chart (see ``add_custom_scalars``).
+
+        Args:
+            tags: exactly 3 tags used in ``add_scalar()``: value, lower bound, upper bound.
+            category: The chart's category.
+            title: The chart's title.
+
+        Raises:
+            ValueError: `tags` does not hold 3 tags (torch raises AssertionError).
+        """
+        if isinstance(tags, str) or len(tags) != 3:
+            raise ValueError(f"add_custom_scalars_marginchart needs exactly 3 tags, got {tags!r}")
+        self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
+    def add_mesh(
+        self,
+        tag: str,
+        vertices: Any,
+        colors: Any = None,
+        faces: Any = None,
+        config_dict: Optional[Mapping[str, Any]] = None,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Add meshes or 3D point clouds to TensorBoard (rendered with three.js).
+
+        Args:
+            tag: Data identifier.
+            vertices: (B, N, 3) 3D coordinates of vertices.
+            colors: (B, N, 3) colors for each vertex, in [0, 255].
+            faces: (B, F, 3) indices of the vertices of each triangle.
+            config_dict: Dictionary with ThreeJS classes names and configuration.
+            global_step: Global step value to record.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+
+        Raises:
+            ValueError: a part is not of shape (B, N, 3).
+        """
+        self._get_file_writer().add_summary(
+            mesh.mesh(tag, vertices, colors, faces, config_dict), global_step, walltime
+        )
+
+    def add_hparams(
+        self,
+        hparam_dict: dict[str, Any],
+        metric_dict: dict[str, Any],
+        hparam_domain_discrete: Optional[dict[str, list[Any]]] = None,
+        run_name: Optional[str] = None,
+        global_step: Optional[int] = None,
+        *,
+        name: Optional[str] = None,
+    ) -> None:
+        """Add a set of hyperparameters to be compared in TensorBoard's HParams dashboard.
+
+        By default, as in torch, each call writes a new run ``<log_dir>/<run_name>`` (default:
+        ``str(time.time())``) holding the hyperparameters and one scalar per metric.
+
+        ``run_name="."`` (xfast) writes them into this writer's own run instead, so that the
+        hparams sit beside the scalars logged with ``add_scalar`` and no extra run appears.
+        In that mode a metric whose value is None is declared (a column of the HParams
+        table, filled from the scalars of that tag logged in this run) without writing a value.
+        TensorBoard reads one set of hyperparameters per run (both loaders keep the first
+        one), so call it once per run in that mode.
+
+        Args:
+            hparam_dict: Each key-value pair is the name of the hyperparameter and its value:
+                bool, str, float, int, a one-element torch.Tensor, or None (skipped).
+            metric_dict: Each key-value pair is the name of a metric and its value, written as
+                a scalar. The key should be unique in the run, or the value added by
+                ``add_scalar`` will be displayed in the HParams plugin.
+            hparam_domain_discrete: A dictionary that contains names of the hyperparameters and
+                all discrete values they can hold.
+            run_name: Name of the run, under this writer's log_dir; "." for this writer's run.
+            global_step: Global step value to record.
+            name: tensorboardX's name for ``run_name``.
+
+        Raises:
+            TypeError: `hparam_dict` or `metric_dict` is not a dict.
+            ValueError: a hyperparameter has an unsupported type.
+        """
+        summaries, run_name, global_step, in_this_run = hparams.resolve_add_hparams(
+            hparam_dict, metric_dict, hparam_domain_discrete, run_name, global_step, name
+        )
+        if in_this_run:
+            if self._hparams_in_run:
+                warnings.warn(
+                    "xfast: add_hparams(run_name='.') was already called for this run; "
+                    "TensorBoard shows the first set of hyperparameters of a run only",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            self._hparams_in_run = True
+            writer = self._get_file_writer()
+        else:
+            run_dir = os.path.join(
+                self._get_file_writer().get_logdir(), run_name or str(time.time())
+            )
+            writer = FileWriter(run_dir)
+        try:
+            for s in summaries:
+                writer.add_summary(s, global_step)
+        finally:
+            if not in_this_run:
+                writer.close()
+
+    def _queue_media(self, job: Job, global_step: Optional[int], walltime: Optional[float]) -> None:
+        """Hands a media call's encode job to the media worker, which writes its Summary."""
+        wall = to_walltime(walltime)
+        step = to_step(global_step)
+        engine_owner = self._get_file_writer()
+        worker = self._media
+        if worker is None:
+            with _create_lock:  # two threads' first calls must share one worker (one order)
+                worker = self._media
+                if worker is None:
+                    worker = self._media = MediaWorker()
+
+        def write(data: bytes) -> None:
+            engine_owner._live_engine().add_summary(data, step, wall)
+
+        worker.submit(lambda: job().SerializeToString(), write, engine_owner)
+
+    def _drain_media(self) -> Optional[RuntimeError]:
+        """Waits for pending media; returns (rather than raises) the worker's error, so the
+        caller can finish flushing or closing first."""
+        if self._media is None:
+            return None
+        try:
+            self._media.drain()
+        except RuntimeError as e:
+            return e
+        return None
+
     def flush(self) -> None:
         """Flushes the event file to disk.
 
@@ -568,8 +1100,8 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         """Waits for the work queued off the caller's thread (cross-rank reductions, device
         results, media encodes) to reach the engine; returns their errors, first one first."""
         found = [
-            _reduce.drain(self, raising=False),
-            _device_log.wait_pending(self, stop=stop),
+            drain(self, raising=False),
+            self._device.wait(stop) if self._device is not None else None,
             self._drain_media(),
         ]
         return [e for e in found if e is not None]
@@ -578,7 +1110,8 @@ class SummaryWriter(_MediaMixin, _RareEventsMixin):
         """(xfast) Counters over all of this writer's event files: events_written,
         bytes_written, dropped, lost, high_water, capacity, plus nonfinite_values and
         histograms_skipped."""
-        _device_log.report_deferred(self)
+        if self._device is not None:
+            self._device.report_notes()
         out = dict(self._closed_file_stats)
         for writer in (self.all_writers or {}).values():
             out = _merge_stats(out, writer.stats())

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Just enough of CUDA to run xfast's NVRTC kernels (src/xfast/_cuda_histogram.cu) on the host:
+// Just enough of CUDA to run xfast's NVRTC kernels (src/xfast/device/cuda_kernel.cu) on the host:
 // a block is blockDim.x std::threads meeting at a std::barrier for __syncthreads(), blocks run
 // one after another (so a __shared__ variable can be a function-local static), and the atomics
 // are std::atomic_ref operations. It checks the kernels' logic (slots, moments, the flush, the

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Runs src/xfast/_cuda_histogram.cu's kernels under cuda_emulation.h, for
-// tests/test_cuda_kernel_emulated.py: reads a batch (the launch layout _cuda_histogram.plan
-// built, with pointers as offsets into the data) from argv[1], writes the packed float64 rows
-// to argv[2].
+// Runs src/xfast/device/cuda_kernel.cu's kernels under cuda_emulation.h, for
+// tests/test_cuda_kernel_emulated.py: reads a batch (the launch layout that
+// xfast.device.cuda_kernel.plan built, with pointers as offsets into the data) from argv[1],
+// writes the packed float64 rows to argv[2].
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cuda_emulation.h"
-#include "../../src/xfast/_cuda_histogram.cu"
+#include "../../src/xfast/device/cuda_kernel.cu"
 
 namespace {
 

@@ -9,8 +9,8 @@ import queue
 import threading
 from typing import Any, Callable, Optional
 
-from xfast import _dist
-from xfast._convert import is_tensor, to_float, to_step, to_walltime
+from xfast.distributed.groups import collective_device, is_silent, process_group
+from xfast.encoding.convert import is_tensor, to_float, to_step, to_walltime
 
 REDUCE_OPS = ("mean", "sum", "max", "min")
 _COLLECTIVE_OP = {"mean": "SUM", "sum": "SUM", "max": "MAX", "min": "MIN"}
@@ -150,7 +150,7 @@ def reduce_scalars(
     if not isinstance(tag_scalar_dict, dict):
         raise TypeError("tag_scalar_dict must be a dict")
     wall = to_walltime(walltime)
-    dist = _dist.process_group()
+    dist = process_group()
     if dist is None:
         for tag, value in tag_scalar_dict.items():
             writer.add_scalar(tag, value, global_step, wall, new_style, double_precision)
@@ -160,13 +160,13 @@ def reduce_scalars(
     tags = list(tag_scalar_dict)
     if not tags:
         return
-    tensor = _pack(torch, list(tag_scalar_dict.values()), _dist.collective_device(dist))
+    tensor = _pack(torch, list(tag_scalar_dict.values()), collective_device(dist))
     work = dist.all_reduce(tensor, op=getattr(dist.ReduceOp, _COLLECTIVE_OP[reduce]), async_op=True)
     wait, result = work.wait, tensor
     if tensor.is_cuda and "nccl" in str(dist.get_backend()).lower():
         wait, result = _copy_out_after(torch, work, tensor)
     finish: Optional[Callable[[list[float]], None]] = None
-    if not isinstance(writer, _dist.SilentRank):
+    if not is_silent(writer):
         fw = writer._get_file_writer()
         engine = fw._engine
         tids = [fw._tag_id(t) for t in tags]

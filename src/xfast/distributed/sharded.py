@@ -10,14 +10,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from xfast import _core, _dist
-from xfast._convert import histogram_buffer, to_step
+from xfast import _core
+from xfast.distributed.groups import collective_device, is_silent, process_group
+from xfast.encoding.convert import histogram_buffer, to_step
+from xfast.encoding.histogram_rows import NBINS
 
-_NBINS = 1548
 # Layout of a tensor's row in the SUM collective: the bin counts, then these totals. Counts stay
 # exact in float64 up to 2**53 elements.
-_FINITE, _NAN, _POS_INF, _NEG_INF, _NUMEL, _SUM, _SUM_SQUARES = range(_NBINS, _NBINS + 7)
-_ROW = _NBINS + 7
+_FINITE, _NAN, _POS_INF, _NEG_INF, _NUMEL, _SUM, _SUM_SQUARES = range(NBINS, NBINS + 7)
+_ROW = NBINS + 7
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _local_row(local: Any) -> tuple[np.ndarray, np.ndarray]:
     row[_NUMEL] = data.size
     if data.size:
         acc = _core.histogram_accumulate(data, code)
-        row[:_NBINS] = acc["counts"]
+        row[:NBINS] = acc["counts"]
         row[_FINITE] = acc["finite"]
         row[_NAN] = acc["nan"]
         row[_POS_INF] = acc["pos_inf"]
@@ -111,7 +112,7 @@ def _all_reduce(dist: Any, array: np.ndarray, op: Any, groups: tuple[Any, ...]) 
 
     for g in groups:
         t = torch.from_numpy(array)
-        device = _dist.collective_device(dist, g)
+        device = collective_device(dist, g)
         if device != "cpu":
             t = t.to(device)
         dist.all_reduce(t, op=op, group=g)
@@ -139,7 +140,7 @@ def histogram_stats(tensors: Sequence[Any], group: Any = None) -> list[Histogram
     Returns:
         One HistogramStats per tensor, on every rank.
     """
-    dist = _dist.process_group()
+    dist = process_group()
     locals_: list[Any] = []
     keys: dict[tuple[int, ...], list[int]] = {}
     groups_of: dict[tuple[int, ...], tuple[Any, ...]] = {}
@@ -159,7 +160,7 @@ def histogram_stats(tensors: Sequence[Any], group: Any = None) -> list[Histogram
             extremes = _all_reduce(dist, extremes, dist.ReduceOp.MAX, groups_of[key])
         for row, ext, i in zip(rows, extremes, indices):
             out[i] = HistogramStats(
-                counts=row[:_NBINS].copy(), min=float(-ext[1]), max=float(ext[0]),
+                counts=row[:NBINS].copy(), min=float(-ext[1]), max=float(ext[0]),
                 num=int(row[_FINITE]), sum=float(row[_SUM]), sum_squares=float(row[_SUM_SQUARES]),
                 nan=int(row[_NAN]), pos_inf=int(row[_POS_INF]), neg_inf=int(row[_NEG_INF]),
                 numel=int(row[_NUMEL]),
@@ -183,7 +184,7 @@ def write_histogram_stats(
     """
     if stats.numel == 0:
         raise ValueError("The input has no element.")
-    if isinstance(writer, _dist.SilentRank):
+    if is_silent(writer):
         return
     fw = writer._get_file_writer()
     tid = fw._tag_id(tag)

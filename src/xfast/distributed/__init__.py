@@ -39,13 +39,22 @@ native kernel), then the counts, element totals and moments are summed and min/m
 the result equals, bucket for bucket, the histogram of the whole tensor, and no parameter is
 ever gathered. sum and sum_squares are float64 sums over shards, so they can differ from the
 whole tensor's in the last bits. Only the default bins can be reduced this way.
+
+The package: ``groups`` (the process group, which ranks write) at the bottom; ``reduce``
+(cross-rank scalars) and ``sharded`` (sharded histograms) on it; ``ranks`` (the non-writing
+writer) on those. It imports only xfast.encoding and xfast._core below it, never the writer.
 """
 
 from __future__ import annotations
 
-from xfast._dist import process_group, writing_ranks
-from xfast._reduce import REDUCE_OPS
-from xfast._sharded import HistogramStats, histogram_stats, is_dtensor, write_histogram_stats
+from xfast.distributed.groups import process_group, writing_ranks
+from xfast.distributed.reduce import REDUCE_OPS
+from xfast.distributed.sharded import (
+    HistogramStats,
+    histogram_stats,
+    is_dtensor,
+    write_histogram_stats,
+)
 
 __all__ = [
     "REDUCE_OPS",

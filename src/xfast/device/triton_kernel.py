@@ -1,16 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """The default-bins histogram as two Triton kernels per batch (float32/bfloat16/float16).
 
-Same result layout as xfast._gpu_histogram (whose torch-ops code is the reference this kernel
-is tested against). One read of the tensors computes, per element, its slot with one gather
-from a 32 KiB packed table, counts it in a 256-bin ``tl.histogram`` kept in registers for the
+Same result layout as xfast.device.torch_ops (the reference this kernel is tested against).
+One read of the tensors computes, per element, its slot with one gather from a 32 KiB packed
+table, counts it in a 256-bin ``tl.histogram`` kept in registers for the
 whole program (two windows of slots placed from a sample; the rare values outside them take
 one atomic each), and accumulates finite-value moments in float64; a second small kernel sums
 the programs' rows into the packed float64 result. All tensors of one dtype go in one launch (a
 model's parameters: one launch per step), and the launch layout is cached per batch layout, so
 logging the same model every step uploads nothing. Temporaries: O(programs * slots), whatever
 the tensors' sizes. Used only for CUDA tensors when triton imports; any failure falls back to
-the torch-ops path (xfast._gpu_histogram).
+the torch-ops path (xfast.device.torch_ops).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 import triton
 import triton.language as tl
 
-from xfast._gpu_histogram import stream_key, upload
+from xfast.device.common import stream_key, upload
 
 _NSLOT = 2048  # a program's count row: slots 0..1549, then the special slots below
 _ZERO_SLOT = 775  # slot of bin [0, 1e-12): where +0.0 and -0.0 go
@@ -35,14 +35,14 @@ _SAMPLE = 1024  # elements sampled per program to place its windows
 _COLS = 1024  # block columns (one row per thread group); a block is rows x _COLS
 _PART = 8  # per-program moments: min, max, sum, sum_squares, update_sum_squares, 3 spare
 _RC = 256  # slots per program of the reduction kernel
-_NPART = 10  # packed result columns after the bins (see _gpu_histogram.MOMENTS)
+_NPART = 10  # packed result columns after the bins (see xfast.encoding.histogram_rows.MOMENTS)
 
 # The kernels' type: ignores: a triton kernel's parameters take no annotations but tl.constexpr
 # (triton reads them), and without triton's stubs (CPU installs) @triton.jit is Any.
 
 @triton.jit
 def _slot(x, tbl_ptr, mask):  # type: ignore[no-untyped-def]
-    # See _gpu_histogram.packed_slot_table: one 32 KiB table (L1-resident; a warp's values
+    # See xfast.device.common.packed_slot_table: one 32 KiB table (L1-resident; a warp's values
     # touch few of its lines), indexed by sign, exponent and 4 mantissa bits.
     bits = x.to(tl.int32, bitcast=True)
     e = tl.load(tbl_ptr + ((bits >> 19) & 0x1FFF), mask=mask, other=0)
@@ -238,10 +238,10 @@ def histogram_triton(
     torch: Any, tensors: Sequence[Any], prev: Optional[Sequence[Optional[Any]]],
     table: Any, nbins: int, programs: int, rows: int = 2, num_warps: int = 4, bins: int = 256,
 ) -> Any:
-    """Packed (len(tensors), nbins + 10) float64 rows, as _gpu_histogram.histogram_device.
+    """Packed (len(tensors), nbins + 10) float64 rows, as xfast.device.histogram.histogram_device.
 
     One kernel launch per dtype in the batch plus one reduction launch and three allocations;
-    no host sync. `table` is _gpu_histogram.device_table(); `programs` sizes the grid (a few
+    no host sync. `table` is xfast.device.common.device_table(); `programs` sizes the grid (a few
     per SM), each program looping over blocks of rows x 1024 elements of one tensor.
     """
     device = tensors[0].device

@@ -11,8 +11,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from xfast import _proto
-from xfast._png import encode_png
+from xfast.encoding import proto
+from xfast.encoding.convert import to_step
+from xfast.encoding.summaries import make_np
+from xfast.media.png import encode_png
 
 
 def encode_tag(tag: str) -> str:
@@ -92,7 +94,7 @@ def embedding_info(
     subdir: str, global_step: int, tag: str, has_metadata: bool, image_hw: Optional[tuple[int, int]]
 ) -> Any:
     """The EmbeddingInfo entry for one add_embedding call (paths relative to the logdir)."""
-    info = _proto.EmbeddingInfo(
+    info = proto.EmbeddingInfo(
         tensor_name=f"{tag}:{str(global_step).zfill(5)}",
         tensor_path=f"{subdir}/tensors.tsv",
     )
@@ -110,3 +112,58 @@ def write_config(log_dir: str, config: Any) -> None:
 
     with open(os.path.join(log_dir, "projector_config.pbtxt"), "w", encoding="utf-8") as f:
         f.write(text_format.MessageToString(config))
+
+
+def write_embedding(
+    log_dir: str,
+    config: Optional[Any],
+    mat: Any,
+    metadata: Optional[Sequence[Any]],
+    label_img: Any,
+    global_step: Any,
+    tag: str,
+    metadata_header: Optional[Sequence[Any]],
+) -> Any:
+    """add_embedding: checks the arguments, writes ``<log_dir>/<step:05d>/<tag>/`` files, and
+    rewrites projector_config.pbtxt with this embedding appended to `config` (a
+    ProjectorConfig, or None for the writer's first). Returns the config.
+
+    Raises:
+        ValueError: `mat` is not 2-D, or `metadata`/`label_img` do not have one entry per
+            data point.
+        NotADirectoryError: the embedding's directory exists as a file.
+    """
+    mat = make_np(mat)
+    if mat.ndim != 2:
+        raise ValueError(
+            f"mat should be 2D, where mat.size(0) is the number of data points; got {mat.shape}"
+        )
+    if metadata is not None and len(metadata) != mat.shape[0]:
+        raise ValueError(f"#labels ({len(metadata)}) should equal #data points ({mat.shape[0]})")
+    images = None
+    if label_img is not None:
+        images = make_np(label_img)
+        if images.ndim != 4 or images.shape[0] != mat.shape[0]:
+            raise ValueError(
+                f"label_img must be (N, C, H, W) with N = #data points ({mat.shape[0]}), "
+                f"got {images.shape}"
+            )
+    step = 0 if global_step is None else to_step(global_step)
+    subdir = f"{str(step).zfill(5)}/{encode_tag(tag)}"
+    save_path = os.path.join(log_dir, subdir)
+    if os.path.isdir(save_path):
+        print("warning: Embedding dir exists, did you set global_step for add_embedding()?")
+    elif os.path.exists(save_path):
+        raise NotADirectoryError(f"Path: `{save_path}` exists, but is a file. Cannot proceed.")
+    os.makedirs(save_path, exist_ok=True)
+    if metadata is not None:
+        write_metadata(metadata, save_path, metadata_header)
+    if images is not None:
+        write_sprite(images, save_path)
+    write_tensors(mat, save_path)
+    if config is None:
+        config = proto.ProjectorConfig()
+    hw = None if images is None else (int(images.shape[2]), int(images.shape[3]))
+    config.embeddings.append(embedding_info(subdir, step, tag, metadata is not None, hw))
+    write_config(log_dir, config)
+    return config

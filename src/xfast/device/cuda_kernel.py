@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The default-bins histogram as CUDA C++ kernels (``_cuda_histogram.cu``) compiled at run time
+"""The default-bins histogram as CUDA C++ kernels (``cuda_kernel.cu``) compiled at run time
 by NVRTC, the library torch's CUDA builds ship; nothing CUDA is needed at build time.
 
 Opt-in (``XFAST_DEVICE_HISTOGRAM=cuda``) until benchmarks/gpu_check.py has measured it on a
 GPU: the kernels' logic is tested on the host (tests/test_cuda_kernel_emulated.py runs the
 same source under tests/cpp/cuda_emulation.h, with the launch layout built here), but they have
-not yet run on a device. Same result layout as xfast._gpu_histogram. Per call: one
-``torch.zeros`` (the scratch rows), one ``torch.empty`` (the result), one launch per dtype
-with elements in the batch and one finishing launch; the launch layout is cached per stream
-and batch layout. Temporary device memory: 12.25 KiB per tensor, whatever its size.
+not yet run on a device. Same result layout as the other backends
+(xfast.encoding.histogram_rows). Per call: one ``torch.zeros`` (the scratch rows), one
+``torch.empty`` (the result), one launch per dtype with elements in the batch and one
+finishing launch; the launch layout is cached per stream and batch layout. Temporary device
+memory: 12.25 KiB per tensor, whatever its size.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from xfast._gpu_histogram import WIDTH, fused_dtypes, stream_key, upload
+from xfast.device.common import fused_dtypes, stream_key, upload
+from xfast.encoding.histogram_rows import WIDTH
 
 ROW = 1568  # scratch row per tensor (unsigned long long), as XF_ROW in the .cu file
 # Threads per block: 8 warps over the kernel's 4 shared-memory count copies (XF_THREADS in the
@@ -48,7 +50,7 @@ _layouts: OrderedDict[tuple[Any, ...], tuple[Any, list[tuple[str, Any, int]]]] =
 
 def source() -> str:
     """The kernels' CUDA C++ source."""
-    return (Path(__file__).with_name("_cuda_histogram.cu")).read_text(encoding="utf-8")
+    return (Path(__file__).with_name("cuda_kernel.cu")).read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -181,8 +183,8 @@ def histogram_cuda(
     kernels: Optional[dict[str, Any]] = None, chunk: Optional[int] = None,
 ) -> Any:
     """Packed (len(tensors), WIDTH) float64 rows on the tensors' CUDA device, as
-    _gpu_histogram.histogram_device; no host sync. `table` is the packed slot table on that
-    device (_gpu_histogram.device_table). `kernels` (from compile_kernels) and `chunk`
+    xfast.device.histogram.histogram_device; no host sync. `table` is the packed slot table on
+    that device (xfast.device.common.device_table). `kernels` (from compile_kernels) and `chunk`
     (elements per block, a chunk_elements() value) replace the defaults, for
     benchmarks/cuda_sweep.py."""
     if chunk is not None and (chunk % _CHUNK_ALIGN or not _CHUNK_ALIGN <= chunk <= _CHUNK_MAX):

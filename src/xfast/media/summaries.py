@@ -11,9 +11,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from xfast._media_draw import require_pillow, scaled_size
-from xfast._media_encode import audio_summary, image_summary, video_summary
-from xfast._media_prep import (
+from xfast.encoding.proto import Summary
+from xfast.media.draw import require_pillow, scaled_size
+from xfast.media.encode import audio_summary, image_summary, video_summary
+from xfast.media.prep import (
     check_audio,
     check_boxes,
     check_dataformats,
@@ -22,8 +23,7 @@ from xfast._media_prep import (
     image_size,
     labels_for,
 )
-from xfast._proto import Summary
-from xfast._snapshot import host_array
+from xfast.media.snapshot import host_array
 
 # A WAV header stores the sample rate (rounded) and the byte rate (2 bytes a sample here) in
 # 32 unsigned bits.

@@ -10,11 +10,11 @@ from typing import Optional
 
 import numpy as np
 
-from xfast._gif import encode_gif
-from xfast._media_draw import draw_boxes, resize
-from xfast._media_prep import audio_int16, image_hwc_uint8, video_frames
-from xfast._png import encode_png
-from xfast._proto import Summary
+from xfast.encoding.proto import Summary
+from xfast.media.draw import draw_boxes, resize
+from xfast.media.gif import encode_gif
+from xfast.media.png import encode_png
+from xfast.media.prep import audio_int16, image_hwc_uint8, video_frames
 
 
 def image_summary(

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from xfast._convert import is_tensor, torch_module
+from xfast.encoding.convert import is_tensor, torch_module
 
 _numpy_dtypes: dict[Any, np.dtype] = {}
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The default-bins histogram of float32, bfloat16 and float16 tensors in CUDA C++, compiled at
-// run time by NVRTC (xfast/_cuda_histogram.py); the result layout is _gpu_histogram's.
+// run time by NVRTC (xfast/device/cuda_kernel.py); the result layout is
+// xfast.encoding.histogram_rows's.
 //
 // Why CUDA C++ next to the Triton kernel: Triton has no shared-memory atomics, so its kernel
 // counts with tl.histogram over a 256-slot window, whose cost grows with the slot count and
@@ -36,7 +37,7 @@
 #define XF_ROW 1568
 #define XF_WIDTH 1558  // packed result row: the bins, then 10 moment columns
 
-#define XF_THREADS 256  // threads per counting block (_cuda_histogram.THREADS)
+#define XF_THREADS 256  // threads per counting block (cuda_kernel.THREADS)
 // Launch bounds of the counting kernels. On the data-centre GPUs (sm_80, sm_90, sm_100/103:
 // 164-228 KB of shared memory per SM) at most 48 registers, so that 5 blocks (1,280 threads,
 // 130 KB of shared counts) fit per SM: ptxas (nvcc 13.0 and NVRTC 13.5) then spills nothing,
@@ -135,7 +136,7 @@ struct XfMoments {
 // Counts value v (previous value pv when has_prev) into the block's shared counts `mine`.
 // Branch-free: a non-finite value adds 0 to every moment, so warps never diverge on data.
 //
-// The slot comes from the packed table (see _gpu_histogram.packed_slot_table): bits 0-10 of
+// The slot comes from the packed table (see xfast.device.common.packed_slot_table): bits 0-10 of
 // entry bits >> 19 are the slot of the range's smallest value, bits 11-30 the key from which
 // the slot is one more; that key is the low 19 bits, flipped for negative values so that it
 // grows with the value. The same flip over 31 bits makes the signed-integer order of the bits

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from xfast import _proto
+from xfast.encoding import proto
 
 # What TensorBoard's graph plugin expects (torch reverse-engineered these from TF output).
 _PRODUCER_VERSION = 22
@@ -35,15 +35,15 @@ class _Node:
     role: Optional[str] = None  # "input" or "output" for the graph's own inputs and outputs
 
     def to_proto(self) -> Any:
-        attr = {"attr": _proto.AttrValue(s=self.attributes.encode("utf-8"))}
+        attr = {"attr": proto.AttrValue(s=self.attributes.encode("utf-8"))}
         if self.shape is not None:
-            shape = _proto.TensorShapeProto(
-                dim=[_proto.TensorShapeProto.Dim(size=d) for d in self.shape]
+            shape = proto.TensorShapeProto(
+                dim=[proto.TensorShapeProto.Dim(size=d) for d in self.shape]
             )
-            attr["_output_shapes"] = _proto.AttrValue(
-                list=_proto.AttrValue.ListValue(shape=[shape])
+            attr["_output_shapes"] = proto.AttrValue(
+                list=proto.AttrValue.ListValue(shape=[shape])
             )
-        return _proto.NodeDef(name=self.name, op=self.op, input=self.inputs, attr=attr)
+        return proto.NodeDef(name=self.name, op=self.op, input=self.inputs, attr=attr)
 
 
 @dataclass
@@ -197,11 +197,11 @@ def graph(
         torch._C._jit_pass_inline(traced)
     if verbose:
         print(traced)
-    graph_def = _proto.GraphDef(
-        node=build_nodes(traced, trace), versions=_proto.VersionDef(producer=_PRODUCER_VERSION)
+    graph_def = proto.GraphDef(
+        node=build_nodes(traced, trace), versions=proto.VersionDef(producer=_PRODUCER_VERSION)
     )
-    run_metadata = _proto.RunMetadata(
-        step_stats=_proto.StepStats(dev_stats=[_proto.DeviceStepStats(device=_DEVICE)])
+    run_metadata = proto.RunMetadata(
+        step_stats=proto.StepStats(dev_stats=[proto.DeviceStepStats(device=_DEVICE)])
     )
     return graph_def, run_metadata
 
@@ -242,25 +242,25 @@ def onnx_graph(model: Any) -> Any:
     nodes = []
     for value in itertools.chain(g.input, g.output):
         tensor_type = value.type.tensor_type
-        shape = _proto.TensorShapeProto(
-            dim=[_proto.TensorShapeProto.Dim(size=d.dim_value) for d in tensor_type.shape.dim]
+        shape = proto.TensorShapeProto(
+            dim=[proto.TensorShapeProto.Dim(size=d.dim_value) for d in tensor_type.shape.dim]
         )
         nodes.append(
-            _proto.NodeDef(
+            proto.NodeDef(
                 name=value.name,
                 op="Variable",
                 attr={
-                    "dtype": _proto.AttrValue(type=tensor_type.elem_type),
-                    "shape": _proto.AttrValue(shape=shape),
+                    "dtype": proto.AttrValue(type=tensor_type.elem_type),
+                    "shape": proto.AttrValue(shape=shape),
                 },
             )
         )
     for node in g.node:
         params = ", ".join(" = ".join(str(v) for _, v in a.ListFields()) for a in node.attribute)
-        nodes.append(_proto.NodeDef(
+        nodes.append(proto.NodeDef(
             name=node.output[0],
             op=node.op_type,
             input=list(node.input),
-            attr={"parameters": _proto.AttrValue(s=params.encode("utf-8"))},
+            attr={"parameters": proto.AttrValue(s=params.encode("utf-8"))},
         ))
-    return _proto.GraphDef(node=nodes, versions=_proto.VersionDef(producer=_PRODUCER_VERSION))
+    return proto.GraphDef(node=nodes, versions=proto.VersionDef(producer=_PRODUCER_VERSION))

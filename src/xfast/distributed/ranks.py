@@ -1,53 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Rank awareness: which ranks of a torch.distributed process group write, and where."""
+"""Rank awareness: which ranks of a torch.distributed process group write, and where; the
+non-writing writer the other ranks get."""
 
 from __future__ import annotations
 
 import os
 import posixpath
-import sys
-from collections.abc import Iterable
 from typing import Any, Callable, Optional, Union
 
-RanksSpec = Union[str, int, Iterable[int]]
-
-
-def process_group() -> Any:
-    """torch.distributed when the program has initialized its default process group, else None.
-
-    Never imports torch: a program that did not import it cannot have a process group.
-    """
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return None
-    dist = torch.distributed
-    if not dist.is_available() or not dist.is_initialized():
-        return None
-    return dist
-
-
-def writing_ranks(ranks: RanksSpec, world_size: int) -> frozenset[int]:
-    """The global ranks that write, for the ``ranks`` option of SummaryWriter."""
-    if isinstance(ranks, str):
-        if ranks == "zero":
-            return frozenset((0,))
-        if ranks == "all":
-            return frozenset(range(world_size))
-        raise ValueError(f"ranks must be 'zero', 'all', a rank or a list of ranks, got {ranks!r}")
-    chosen = [ranks] if isinstance(ranks, int) else list(ranks)
-    for r in chosen:
-        if not isinstance(r, int) or isinstance(r, bool) or not 0 <= r < world_size:
-            raise ValueError(f"ranks: {r!r} is not a rank of this process group (of {world_size})")
-    if not chosen:
-        raise ValueError("ranks must name at least one rank")
-    return frozenset(chosen)
-
-
-def collective_device(dist: Any, group: Any = None) -> str:
-    """Where a collective's tensor must live for `group`'s backend: "cpu" when the backend takes
-    CPU tensors (gloo, or a "cpu:gloo,cuda:nccl" pair), else "cuda" (nccl alone)."""
-    backend = str(dist.get_backend(group)).lower()
-    return "cpu" if ("gloo" in backend or "cpu" in backend or "mpi" in backend) else "cuda"
+from xfast.distributed.groups import RanksSpec, process_group, writing_ranks
+from xfast.distributed.reduce import drain, reduce_scalars
+from xfast.distributed.sharded import add_sharded_histogram, wants_sharded
 
 
 def setup_ranks(
@@ -131,8 +94,11 @@ class SilentRank:
     Non-collective calls return at once: no conversion, no device sync, no file. Collective
     calls (``reduce=`` scalars, sharded histograms) take part in the collective and skip the
     write. Swapping the class, rather than testing a flag in every method, keeps the writing
-    rank's hot path untouched.
+    rank's hot path untouched. The modules below this one (reduce, sharded) and the model-wide
+    histograms tell it by ``groups.is_silent``.
     """
+
+    _silent_rank = True
 
     def add_scalar(
         self,
@@ -146,12 +112,8 @@ class SilentRank:
         reduce: Optional[str] = None,
     ) -> None:
         if reduce is not None:
-            from xfast import _reduce
-
             values = {tag: scalar_value}
-            _reduce.reduce_scalars(
-                self, values, global_step, walltime, new_style, double_precision, reduce
-            )
+            reduce_scalars(self, values, global_step, walltime, new_style, double_precision, reduce)
 
     def add_scalar_dict(
         self,
@@ -164,9 +126,7 @@ class SilentRank:
         double_precision: bool = False,
     ) -> None:
         if reduce is not None:
-            from xfast import _reduce
-
-            _reduce.reduce_scalars(
+            reduce_scalars(
                 self, tag_scalar_dict, global_step, walltime, new_style, double_precision, reduce
             )
 
@@ -181,12 +141,8 @@ class SilentRank:
         *,
         sharded: Optional[bool] = None,
     ) -> None:
-        from xfast import _sharded
-
-        if _sharded.wants_sharded(values, sharded):
-            _sharded.add_sharded_histogram(
-                self, tag, values, global_step, bins, walltime, max_bins
-            )
+        if wants_sharded(values, sharded):
+            add_sharded_histogram(self, tag, values, global_step, bins, walltime, max_bins)
 
     def _get_file_writer(self) -> Any:
         if self.file_writer is None:  # type: ignore[has-type]
@@ -195,14 +151,10 @@ class SilentRank:
         return self.file_writer
 
     def flush(self) -> None:
-        from xfast import _reduce
-
-        _reduce.drain(self)
+        drain(self)
 
     def close(self) -> None:
-        from xfast import _reduce
-
-        _reduce.drain(self)
+        drain(self)
 
 
 _silent_classes: dict[type, type] = {}
