@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Lint as tests: mypy --strict on src/xfast, stubtest of xfast._core against its stubs, ruff."""
+"""Lint as tests: mypy --strict on src/xfast, stubtest of xfast._core against its stubs, ruff, and
+the import contracts (lint-imports)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,49 @@ def test_core_stubs_match_the_extension() -> None:
 
 def test_ruff() -> None:
     _run("ruff", "check", "--output-format", "concise", "src", "tests")
+
+
+def test_import_contracts() -> None:
+    # pyproject.toml's [tool.importlinter]: the layers, no circle, no TensorBoard at run time.
+    # PYTHONPATH: check src/xfast, not an installed copy.
+    if importlib.util.find_spec("importlinter") is None:
+        pytest.skip("import-linter is not installed (pip install '.[test]')")
+    if not (SRC / "xfast").is_dir():
+        pytest.skip("needs the source tree (src/xfast)")
+    lint = Path(sys.executable).with_name("lint-imports")
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    proc = subprocess.run(
+        [str(lint), "--no-logo", "--cache-dir", "build/import_linter_cache", "pyproject.toml"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _is_submodule(name: str) -> bool:
+    root = SRC / "xfast"
+    return (root / f"{name}.py").is_file() or (root / name / "__init__.py").is_file()
+
+
+def test_only_core_is_taken_from_the_root_package() -> None:
+    # grimp reads `from xfast import _core` as an import of the root package (the extension has
+    # no Python source), so the contracts ignore imports of `xfast` itself; this keeps that
+    # blind spot from hiding a circle: below the root, only _core comes from it.
+    if not (SRC / "xfast").is_dir():
+        pytest.skip("needs the source tree (src/xfast)")
+    problems = []
+    for path in sorted((SRC / "xfast").rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        if rel == "xfast/__init__.py" or rel.startswith("xfast/bench/"):
+            continue  # the root itself; the benchmark sits above every layer
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "xfast" and node.level == 0:
+                # A submodule (`from xfast import remote`) is an import of that module.
+                problems += [f"{rel}:{node.lineno}: from xfast import {a.name}" for a in node.names
+                             if a.name != "_core" and not _is_submodule(a.name)]
+            elif isinstance(node, ast.Import):
+                problems += [f"{rel}:{node.lineno}: import xfast" for a in node.names
+                             if a.name == "xfast"]
+    assert not problems, "\n".join(problems)
 
 
 # A pybind11 docstring's first line: "name(p: type = default, ...) -> type".
