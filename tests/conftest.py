@@ -26,6 +26,16 @@ def load_run(run_dir: str) -> Any:
     return acc
 
 
+def run_dirs(logdir: str) -> list[str]:
+    """Run names as TensorBoard finds them: the directories under `logdir` directly holding a
+    *tfevents* file, relative to it, sorted."""
+    out = []
+    for d, _, files in os.walk(logdir):
+        if any("tfevents" in f for f in files):
+            out.append(os.path.relpath(d, logdir))
+    return sorted(out)
+
+
 def event_files(run_dir: str) -> list[str]:
     return sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents.*")))
 

@@ -26,14 +26,19 @@ def _log(w: xfast.SummaryWriter, tag: str, n: int) -> None:
         w.add_scalar(tag, float(i), i)
 
 
-def test_block_never_loses(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XFAST_TEST_WRITE_DELAY_US", "2000")  # 2 ms per batch write
-    w = xfast.SummaryWriter(logdir, queue_capacity=64, on_full="block")
-    threads = [threading.Thread(target=_log, args=(w, f"t{k}", 1500)) for k in range(4)]
+def _log_from_4_threads(w: xfast.SummaryWriter, n: int) -> None:
+    """Four threads log n scalars each, to tags t0..t3; returns once all are done."""
+    threads = [threading.Thread(target=_log, args=(w, f"t{k}", n)) for k in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+
+
+def test_block_never_loses(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XFAST_TEST_WRITE_DELAY_US", "2000")  # 2 ms per batch write
+    w = xfast.SummaryWriter(logdir, queue_capacity=64, on_full="block")
+    _log_from_4_threads(w, 1500)
     w.close()
     stats = w.stats()
     assert stats["dropped"] == 0 and stats["lost"] == 0
@@ -71,11 +76,7 @@ def test_drop_never_blocks_and_counts_exactly(logdir: str, monkeypatch: pytest.M
 def test_drop_count_exact_with_many_threads(logdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XFAST_TEST_WRITE_DELAY_US", "1000")
     w = xfast.SummaryWriter(logdir, queue_capacity=32, on_full="drop")
-    threads = [threading.Thread(target=_log, args=(w, f"t{k}", 5000)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _log_from_4_threads(w, 5000)
     w.close()
     stats = w.stats()
     kept = {k: _steps(logdir, f"t{k}") for k in range(4)}

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import event_files, load_run
+from conftest import event_files, load_run, run_dirs
 
 import xfast
 from xfast.distributed import histogram_stats, process_group, write_histogram_stats, writing_ranks
@@ -65,15 +65,6 @@ def four_ranks(tmp_path_factory: Any) -> str:
     return _run_ranks("fsdp", 4, tmp_path_factory.mktemp("dist4"))
 
 
-def _runs(out: str) -> list[str]:
-    """Every directory under `out` holding an event file, relative to `out`."""
-    found = []
-    for d, _, files in os.walk(out):
-        if any("tfevents" in f for f in files):
-            found.append(os.path.relpath(d, out))
-    return sorted(found)
-
-
 def _scalars(run: Any, tag: str) -> list[tuple[int, float]]:
     return [(e.step, e.value) for e in run.Scalars(tag)]
 
@@ -92,7 +83,7 @@ def _assert_same_histograms(run: Any, ref: Any, tags: list[str]) -> None:
 
 
 def test_only_chosen_ranks_write(two_ranks: str) -> None:
-    assert _runs(two_ranks) == ["all/rank0", "all/rank1", "default", "one", "ref"]
+    assert run_dirs(two_ranks) == ["all/rank0", "all/rank1", "default", "one", "ref"]
     for d, _, files in os.walk(two_ranks):
         assert all("tfevents" in f for f in files), (d, files)  # no projector files either
     # One file per run: the non-writing rank created none.
@@ -162,7 +153,9 @@ def test_hsdp_counts_each_element_once(four_ranks: str) -> None:
 
 
 def test_four_ranks_reduce_and_choose(four_ranks: str) -> None:
-    assert _runs(four_ranks) == ["fsdp", "fsdp_ref", "hsdp", "hsdp_ref", "r03/rank0", "r03/rank3"]
+    assert run_dirs(four_ranks) == [
+        "fsdp", "fsdp_ref", "hsdp", "hsdp_ref", "r03/rank0", "r03/rank3"
+    ]
     assert _scalars(load_run(os.path.join(four_ranks, "fsdp")), "rank_mean") == [(0, 1.5)]
     for k in (0, 3):
         run = load_run(os.path.join(four_ranks, f"r03/rank{k}"))

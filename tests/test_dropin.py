@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.utils.tensorboard
-from conftest import event_files, load_run
+from conftest import event_files, load_run, run_dirs
 from record_reader import read_events, split_records
 from tensorboard.backend.event_processing import plugin_event_accumulator as pea
 from tensorboard.compat.proto import event_pb2
@@ -51,15 +51,6 @@ def _sums_close(a: Any, b: Any) -> None:
     for field, scale in scales.items():
         x, y = getattr(a, field), getattr(b, field)
         assert _canon(x) == _canon(y) or abs(x - y) <= 1e-12 * scale, (field, x, y)
-
-
-def _runs(logdir: str) -> list[str]:
-    """Run names as TensorBoard finds them: dirs directly holding a *tfevents* file."""
-    out = []
-    for d, _, files in os.walk(logdir):
-        if any("tfevents" in f for f in files):
-            out.append(os.path.relpath(d, logdir))
-    return sorted(out)
 
 
 def _compare_event_accumulators(t: Any, x: Any, walls: bool) -> None:
@@ -145,8 +136,8 @@ def run_both(tmp_path: Any, script: Script, walls: bool = False) -> tuple[str, s
     tdir, xdir = str(tmp_path / "torch"), str(tmp_path / "xfast")
     script(TorchWriter, tdir)
     script(xfast.SummaryWriter, xdir)
-    assert _runs(xdir) == _runs(tdir)
-    for run in _runs(tdir):
+    assert run_dirs(xdir) == run_dirs(tdir)
+    for run in run_dirs(tdir):
         t_run, x_run = os.path.join(tdir, run), os.path.join(xdir, run)
         _compare_event_accumulators(load_run(t_run), load_run(x_run), walls)
         _compare_plugin_accumulators(_load_plugin_accumulator(t_run),
@@ -222,7 +213,7 @@ def test_add_scalars_layout(tmp_path: Any) -> None:
         w.add_scalars("ünï", {"ключ": 1.0}, 4, walltime=13.0)
         w.close()
     tdir, _ = run_both(tmp_path, script)
-    assert "loss_train_b/c" in _runs(tdir) and "acc_top5" in _runs(tdir)
+    assert "loss_train_b/c" in run_dirs(tdir) and "acc_top5" in run_dirs(tdir)
 
 
 # --- text ---------------------------------------------------------------------------------------
