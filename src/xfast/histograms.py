@@ -198,7 +198,7 @@ def add_histograms(
     if host_items:
         rows = host_rows([it.tensor for it in host_items], [it.prev for it in host_items],
                          want_zeros)
-        if log is not None and any(log.pending(it.tag) for it in host_items):
+        if log is not None and any(log.queue.pending(it.tag) for it in host_items):
             queued = log
             log.queue.submit(None, lambda: write_all(host_items, rows, queued),
                              tuple(it.tag for it in host_items))

@@ -251,8 +251,7 @@ class SummaryWriter:
         else:
             step = to_step(global_step)
         d = self._device
-        # Keep this tag's order behind its device results (d.queue.pending, not d.pending: one
-        # call fewer on the hot path of a writer that has logged device tensors).
+        # Keep this tag's order behind its device results.
         if d is not None and d.queue.pending(tag):
             wall = time.time() if walltime is None else walltime
             d.queue.defer(tag, lambda: fw._engine.add_scalar(tid, scalar_value, step, wall, style))
@@ -392,7 +391,7 @@ class SummaryWriter:
                 self._device_path().add_histogram(fw, tag, values, global_step, walltime, max_bins)
                 return
             d = self._device
-            if d is not None and d.pending(tag):
+            if d is not None and d.queue.pending(tag):
                 d.add_host_histogram(fw, tag, values, global_step, walltime, max_bins)
                 return
         step = to_step(global_step)

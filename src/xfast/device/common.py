@@ -70,6 +70,7 @@ def per_stream(torch: Any, device: Any, name: str, make: Callable[[], Any]) -> A
 def device_table(torch: Any, device: Any) -> Any:
     """packed_slot_table() on `device` (the Triton and CUDA kernels' table), uploaded once per
     stream."""
+
     def make() -> Any:
         return upload(torch, device, torch.from_numpy(packed_slot_table()))
 

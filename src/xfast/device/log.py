@@ -41,10 +41,6 @@ class DeviceLog:
         self._nonfinite_scalars = nonfinite_scalars
         self._notes: list[Note] = []
 
-    def pending(self, tag: str) -> bool:
-        """True while a device result for `tag` is still queued."""
-        return self.queue.pending(tag)
-
     def write_rows(
         self, fw: Any, tags: list[str], rows: np.ndarray, step: int, wall: float,
         max_bins: Optional[int],
@@ -78,10 +74,9 @@ class DeviceLog:
         self, fw: Any, tag: str, values: Any, global_step: Any, walltime: Optional[float],
         max_bins: Optional[int],
     ) -> None:
-        """add_histogram for a device tensor: queue the kernels, start the result's copy,
-        return."""
+        """add_histogram for a device tensor (its tag already checked by the caller): queue
+        the kernels, start the result's copy, return."""
         torch = torch_module()
-        fw._tag_id(tag)  # a bad tag raises here, on the caller's thread
         step = to_step(global_step)
         wall = time.time() if walltime is None else walltime
         check_strided(values)

@@ -21,7 +21,7 @@ import numpy as np
 
 from xfast import _core
 from xfast.device.common import per_stream, upload
-from xfast.encoding.histogram_rows import NBINS
+from xfast.encoding.histogram_rows import NBINS, default_edges
 
 _SLOTS = NBINS + 2  # 0: below the first edge, 1 + i: bin i, NBINS + 1: above the last edge
 _TEMP_BYTES_PER_ELEMENT = 64
@@ -39,9 +39,8 @@ def _device_tables(torch: Any, device: Any) -> tuple[Any, Any, Any]:
 
     def make() -> tuple[Any, ...]:
         slots, thr = _core.default_slot_table()
-        edges = np.asarray(_core.default_edges(), dtype=np.float64)
         return tuple(upload(torch, device, torch.from_numpy(a))
-                     for a in (slots.astype(np.int32), thr, edges))
+                     for a in (slots.astype(np.int32), thr, default_edges()))
 
     return per_stream(torch, device, "torch ops", make)  # type: ignore[no-any-return]
 

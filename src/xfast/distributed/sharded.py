@@ -13,7 +13,7 @@ import numpy as np
 from xfast import _core
 from xfast.distributed.groups import collective_device, is_silent, process_group
 from xfast.encoding.convert import histogram_buffer, to_step
-from xfast.encoding.histogram_rows import NBINS
+from xfast.encoding.histogram_rows import NBINS, default_edges
 
 # Layout of a tensor's row in the SUM collective: the bin counts, then these totals. Counts stay
 # exact in float64 up to 2**53 elements.
@@ -190,7 +190,7 @@ def write_histogram_stats(
     tid = fw._tag_id(tag)
     wall = time.time() if walltime is None else walltime
     written = stats.num > 0 and fw._engine.add_histogram_counts(
-        tid, stats.counts, _core.default_edges(), stats.min, stats.max, float(stats.num),
+        tid, stats.counts, default_edges(), stats.min, stats.max, float(stats.num),
         stats.sum, stats.sum_squares, to_step(global_step), wall, max_bins,
     )
     nonfinite = stats.nan + stats.pos_inf + stats.neg_inf
