@@ -20,6 +20,8 @@ from xfast.encoding.convert import to_float, to_step
 from xfast.file_writer import DEFAULT_QUEUE_CAPACITY
 from xfast.tensorboardX import comet
 from xfast.tensorboardX.file_writer import DummyFileWriter, FileWriter
+from xfast.tensorboardX.hparams import hparams
+from xfast.tensorboardX.mesh import mesh
 from xfast.tensorboardX.openvino import openvino_graph
 from xfast.tensorboardX.tags import TagCleaner
 
@@ -571,6 +573,9 @@ class SummaryWriter(base.SummaryWriter):
     ) -> None:
         """Add embedding projector data to summary (see ``xfast.SummaryWriter.add_embedding``).
 
+        As with tensorboardX, the embeddings already listed in the logdir's
+        ``projector_config.pbtxt`` (by an earlier writer) stay listed.
+
         Args:
             mat: A matrix (N, D) whose rows are the feature vectors of the data points.
             metadata: A list of labels, one per data point.
@@ -597,6 +602,10 @@ class SummaryWriter(base.SummaryWriter):
                     f"add_embedding: label_img images must be square, got H={shape[2]}, "
                     f"W={shape[3]} (see tensorflow/tensorboard#670)"
                 )
+        if self._projector_config is None:
+            self._projector_config = _existing_projector_config(
+                str(self._get_file_writer().get_logdir())
+            )
         super().add_embedding(mat, metadata, label_img, global_step, tag, metadata_header)
 
     def add_pr_curve(
@@ -668,7 +677,8 @@ class SummaryWriter(base.SummaryWriter):
         global_step: Optional[int] = None,
         walltime: Optional[float] = None,
     ) -> None:
-        """Add meshes or 3D point clouds to TensorBoard.
+        """Add meshes or 3D point clouds to TensorBoard, tagged as tensorboardX tags them
+        (``<tag>_1`` vertices, ``<tag>_2`` faces, ``<tag>_3`` colors).
 
         Args:
             tag: Data identifier.
@@ -680,7 +690,8 @@ class SummaryWriter(base.SummaryWriter):
             walltime: Optional override default walltime (time.time()) of event.
         """
         step, wall = self._resolve(global_step, walltime)
-        super().add_mesh(tag, vertices, colors, faces, config_dict, step, wall)
+        summary = mesh(tag, vertices, colors, faces, config_dict)
+        self._get_file_writer().add_summary(summary, step, wall)
 
     def add_hparams(  # type: ignore[override]
         self,
@@ -690,7 +701,8 @@ class SummaryWriter(base.SummaryWriter):
         global_step: Optional[int] = None,
     ) -> None:
         """Add a set of hyperparameters to be compared in TensorBoard: a new run
-        ``<logdir>/<name or time.time()>`` with them and one scalar per metric.
+        ``<logdir>/<name or time.time()>`` with them and one scalar per metric (no step
+        unless ``global_step`` is given).
 
         Args:
             hparam_dict: Name -> value (bool, str, float, int) of each hyperparameter.
@@ -700,8 +712,30 @@ class SummaryWriter(base.SummaryWriter):
 
         Raises:
             TypeError: ``hparam_dict`` or ``metric_dict`` is not a dict.
+
+        Differences from ``xfast.SummaryWriter.add_hparams``: tensorboardX's typing (a bool is
+        stored as a bool; see ``xfast.tensorboardX.hparams``) and its cleaned metric tags.
         """
-        super().add_hparams(hparam_dict, metric_dict, None, name, global_step)
+        if type(hparam_dict) is not dict or type(metric_dict) is not dict:
+            raise TypeError("hparam_dict and metric_dict should be dictionary.")
+        run_dir = os.path.join(str(self._get_file_writer().get_logdir()), name or str(time.time()))
+        with SummaryWriter(run_dir) as run:
+            fw = run._get_file_writer()
+            for summary in hparams(hparam_dict, metric_dict):
+                fw.add_summary(summary)
+            for tag, value in metric_dict.items():
+                run.add_scalar(tag, value, global_step)
+
+
+def _existing_projector_config(logdir: str) -> Any:
+    """The ProjectorConfig already in `logdir` (None if there is none)."""
+    from google.protobuf import text_format
+
+    path = os.path.join(logdir, "projector_config.pbtxt")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return text_format.Parse(f.read(), proto.ProjectorConfig())
 
 
 def _stack_images(images: list[Any], dataformats: str) -> tuple[Any, str]:
