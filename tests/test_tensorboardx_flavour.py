@@ -19,6 +19,7 @@ from tensorboardx_cases import write_onnx_model, write_openvino_ir
 
 from xfast.tensorboardX import SummaryWriter
 
+RNG = np.random.default_rng(0)
 TP = [75, 64, 21, 5, 0]
 FP = [150, 105, 18, 0, 0]
 TN = [0, 45, 132, 150, 150]
@@ -88,11 +89,11 @@ def test_writer() -> None:
         writer.add_image_with_boxes("imagebox", np.zeros((3, 64, 64)),
                                     np.array([[10, 10, 40, 40], [40, 40, 60, 60]]), 0)
         writer.add_audio("myAudio", np.zeros(44100 * 2), 0)
-        writer.add_video("myVideo", np.random.rand(16, 48, 1, 28, 28).astype(np.float32), 0)
+        writer.add_video("myVideo", RNG.random((16, 48, 1, 28, 28)).astype(np.float32), 0)
         writer.add_text("Text", "text logged at step:0", 0)
         writer.add_text("markdown Text", "a|b\n-|-\nc|d", 0)
-        writer.add_histogram("hist", np.random.rand(100, 100), 0)
-        writer.add_pr_curve("xoxo", np.random.randint(2, size=100), np.random.rand(100), 0)
+        writer.add_histogram("hist", RNG.random((100, 100)), 0)
+        writer.add_pr_curve("xoxo", RNG.integers(2, size=100), RNG.random(100), 0)
         writer.add_pr_curve_raw("prcurve with raw data", TP, FP, TN, FN, PRECISION, RECALL, 0)
         writer.export_scalars_to_json("./all_scalars.json")
         assert os.path.getsize("./all_scalars.json") > 0
@@ -244,7 +245,7 @@ def test_hparams_smoke() -> None:
 
 def test_pr_curve_smoke() -> None:
     with SummaryWriter("pr") as writer:
-        writer.add_pr_curve("xoxo", np.random.randint(2, size=100), np.random.rand(100), 1)
+        writer.add_pr_curve("xoxo", RNG.integers(2, size=100), RNG.random(100), 1)
         writer.add_pr_curve_raw("prcurve with raw data", TP, FP, TN, FN, PRECISION, RECALL, 1)
     assert sorted(load_run("pr").Tags()["tensors"]) == ["prcurve with raw data", "xoxo"]
 

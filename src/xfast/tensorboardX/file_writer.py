@@ -26,7 +26,7 @@ class _EventFileView:
 
     @property
     def _file_name(self) -> str:
-        return self._owner.path
+        return self._owner._file_name
 
     def get_logdir(self) -> str:
         """Returns the directory where the event file is written."""
@@ -102,6 +102,8 @@ class FileWriter(base.FileWriter):
     def _open(self, purge_step: Optional[int]) -> None:
         super()._open(purge_step)
         self._clean_ids = {}  # ids of a previous engine mean nothing to the new one
+        # Kept after close(), as tensorboardX keeps it: scripts read the file once done.
+        self._file_name = str(self._engine.path)
 
     def _after_fork_in_child(self) -> None:
         super()._after_fork_in_child()
