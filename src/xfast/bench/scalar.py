@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xfast.bench import readback
+from xfast.bench import readback, tbx_flavour
 from xfast.bench.config import Config
 from xfast.bench.libs import open_writer
 from xfast.bench.report import Row, Section
@@ -87,6 +87,10 @@ def run(libs: list[str], cfg: Config) -> Section:
             f"({cfg.scalar_calls['xfast']} calls per run)"
         )
     sec.rows += [caller, disk, cpu]
+    if "xfast" in libs:
+        face, problem = tbx_flavour.row(cfg)
+        sec.rows.append(face)
+        sec.verdict("xfast", problem)
     return sec
 
 
