@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import types
 import warnings
 from typing import Any, ClassVar
@@ -196,3 +197,24 @@ def test_torch_face_is_unchanged(tmp_path: Any) -> None:
         w.add_scalar("a b", 1.0)
     assert sorted(os.listdir(tmp_path))[-1] == "m_n_x y"
     assert load_run(str(tmp_path)).Tags()["scalars"] == ["a b"]
+
+
+def test_metadata_step_only_stamps_the_call_time(tmp_path: Any) -> None:
+    # tensorboardX writes wall time 0 here, and leaves add_scalars' step unset.
+    before = time.time()
+    with SummaryWriter(str(tmp_path)) as w, w.use_metadata(global_step=3):
+        w.add_scalar("a", 1.0)
+        w.add_scalars("m", {"x": 2.0})
+    (a,) = load_run(str(tmp_path)).Scalars("a")
+    (x,) = load_run(str(tmp_path / "m" / "x")).Scalars("m")
+    assert a.step == x.step == 3
+    assert before <= a.wall_time <= time.time() and before <= x.wall_time <= time.time()
+
+
+def test_two_writers_in_one_second_lose_nothing(tmp_path: Any) -> None:
+    # tensorboardX names both files alike within a second: the second overwrites the first.
+    for step in (1, 2):
+        with SummaryWriter(str(tmp_path)) as w:
+            w.add_scalar("a", float(step), step)
+    assert len(event_files(str(tmp_path))) == 2
+    assert [e.step for e in load_run(str(tmp_path)).Scalars("a")] == [1, 2]
