@@ -218,3 +218,17 @@ def test_two_writers_in_one_second_lose_nothing(tmp_path: Any) -> None:
             w.add_scalar("a", float(step), step)
     assert len(event_files(str(tmp_path))) == 2
     assert [e.step for e in load_run(str(tmp_path)).Scalars("a")] == [1, 2]
+
+
+def test_non_writing_rank(tmp_path: Any) -> None:
+    # What setup_ranks does on a rank that does not write (see xfast.distributed.ranks).
+    from xfast.distributed.ranks import silent_class
+
+    w = SummaryWriter(str(tmp_path / "r"), write_to_disk=False)
+    w.__class__ = silent_class(SummaryWriter)
+    w.file_writer = w.all_writers = None
+    with w.use_metadata(global_step=2):
+        w.add_scalar("a", 1.0)
+        w.add_image("i", np.zeros((3, 2, 2)))
+    w.close()
+    assert not os.path.exists(tmp_path / "r")

@@ -165,6 +165,9 @@ class SummaryWriter(base.SummaryWriter):
             with writer.use_metadata(global_step=10):
                 writer.add_scalar("loss", 0.5)          # step 10
         """
+        if getattr(self, "_silent_rank", False):  # a rank that does not write (ranks=)
+            yield self
+            return
         with self._get_file_writer().use_metadata(global_step=global_step, walltime=walltime):
             yield self
 
