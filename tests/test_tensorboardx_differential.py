@@ -307,3 +307,43 @@ def test_embedding_files(tmp_path: Any) -> None:
                     np.testing.assert_array_equal(_pixels(g.read()), _pixels(f.read()))
                 else:
                     assert g.read() == f.read(), name
+
+
+def test_custom_scalars(tmp_path: Any) -> None:
+    def script(lib: Any, d: str) -> None:
+        with lib.SummaryWriter(d) as w:
+            w.add_custom_scalars({"cat": {"loss": ["Multiline", ["loss/train", "loss/val"]]}})
+        with lib.SummaryWriter(os.path.join(d, "margin")) as w:
+            w.add_custom_scalars_marginchart(["v", "lo", "hi"], "c", "m")
+
+    run_both(tmp_path, script, walls=False)  # layouts take no walltime
+
+
+def test_write_to_disk_false(tmp_path: Any) -> None:
+    out = {}
+    for lib in (tensorboardX, xfast.tensorboardX):
+        d = str(tmp_path / lib.__name__)
+        w = lib.SummaryWriter(d, write_to_disk=False)
+        w.add_scalar("a", 1.0, 0)
+        w.add_scalars("m", {"x": 1.0, "y": 2}, 3, walltime=WALL)
+        with w.use_metadata(global_step=5):
+            w.add_text("t", "x")
+        w.export_scalars_to_json(str(tmp_path / f"{lib.__name__}.json"))
+        w.close()
+        assert not os.path.exists(d)
+        with open(tmp_path / f"{lib.__name__}.json") as f:
+            out[lib.__name__] = {os.path.relpath(k, d): v for k, v in json.load(f).items()}
+    assert out["xfast.tensorboardX"] == out["tensorboardX"]
+
+
+def test_global_summary_writer_steps(tmp_path: Any) -> None:
+    def script(lib: Any, d: str) -> None:
+        w = lib.GlobalSummaryWriter(d)
+        for i in range(3):
+            w.add_scalar("a", i * 0.5, walltime=WALL)
+            w.add_text("a", f"t{i}", walltime=WALL)
+        w.add_scalar("b", 7.0, walltime=WALL)
+        w.add_image("img", np.full((3, 2, 2), 0.25), walltime=WALL)
+        w.close()
+
+    run_both(tmp_path, script)
