@@ -13,7 +13,7 @@ import weakref
 from typing import Any, Optional, Union
 
 from xfast.encoding.convert import to_float
-from xfast.tensorboardX.writer import SummaryWriter, _host_array
+from xfast.tensorboardX.writer import SummaryWriter, host_array
 
 _writer: Optional[GlobalSummaryWriter] = None  # getSummaryWriter's instance
 _live: weakref.WeakSet[GlobalSummaryWriter] = weakref.WeakSet()
@@ -149,7 +149,7 @@ class GlobalSummaryWriter:
             walltime: Optional override default walltime (time.time()) of event.
             dataformats: Layout of ``img_tensor``: CHW, HWC, HW, ...
         """
-        self._submit("image", tag, _host_array(img_tensor), walltime, dataformats)
+        self._submit("image", tag, host_array(img_tensor), walltime, dataformats)
 
     def add_text(self, tag: str, text_string: str, walltime: Optional[float] = None) -> None:
         """Add text data at this tag's next text step.

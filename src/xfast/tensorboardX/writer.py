@@ -753,11 +753,12 @@ def _stack_images(images: list[Any], dataformats: str) -> tuple[Any, str]:
 
     if all(isinstance(i, torch.Tensor) for i in images):
         return torch.stack(images, 0), "N" + dataformats.upper()
-    return np.stack([_host_array(i) for i in images], 0), "N" + dataformats.upper()
+    return np.stack([host_array(i) for i in images], 0), "N" + dataformats.upper()
 
 
-def _host_array(x: Any) -> np.ndarray:
-    """An image of the list as a numpy array (tensors copied to the host)."""
+def host_array(x: Any) -> np.ndarray:
+    """`x` as a numpy array (a tensor is detached and copied to the host): an image of
+    add_images' list, or what a forked process sends to GlobalSummaryWriter's owner."""
     if hasattr(x, "detach"):
         return np.asarray(x.detach().cpu().numpy())
     return np.asarray(x)
