@@ -11,6 +11,7 @@ import os
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is first imported
 
 import importlib.util
+import runpy
 import subprocess
 import sys
 from collections import defaultdict
@@ -299,3 +300,26 @@ def test_keeps_async_batch_dispatch(tmp_path: Any) -> None:
 def test_import_xfast_leaves_keras_out() -> None:
     code = "import sys, xfast; assert not {'keras', 'xfast.keras'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cifar10_example(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """examples/keras_cifar10.py, one epoch of 64 random images (CIFAR-10 is not in the cache)."""
+    logdir = str(tmp_path / "logs")
+    os.environ["KERAS_HOME"] = str(tmp_path / "keras_home")
+    try:
+        example = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples",
+                               "keras_cifar10.py")
+        runpy.run_path(example, run_name="example")["main"](
+            ["--log-dir", logdir, "--epochs", "1", "--max-samples", "64"])
+    finally:
+        del os.environ["KERAS_HOME"]
+    assert "note: CIFAR-10 not in" in capsys.readouterr().out
+    got = read(logdir)
+    assert set(got["scalars"]) == {("train", "epoch_learning_rate")} | {
+        (run, f"{prefix}{metric}{suffix}")
+        for metric in ("loss", "accuracy")
+        for run, prefix, suffix in (("train", "epoch_", ""), ("validation", "epoch_", ""),
+                                    ("validation", "evaluation_", "_vs_iterations"))}
+    kernels = {tag for _, tag in got["histograms"] if tag.endswith("/kernel/histogram")}
+    assert len(kernels) == 5  # three Conv2D, two Dense
+    assert set(got["graph_keras_model"]) == {("train", "keras")}
