@@ -25,7 +25,7 @@ from conftest import event_files, run_dirs
 from google.protobuf import text_format
 from PIL import Image
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-from tensorboard.plugins.projector import projector_config_pb2
+from tensorboard.plugins.projector import projector_config_pb2, projector_plugin
 from tensorboard.util import tensor_util
 
 from xfast.keras import TensorBoard
@@ -183,6 +183,43 @@ def test_learning_rate_schedule(tmp_path: Any) -> None:
     assert scalars[("train", "epoch_learning_rate")] == list(enumerate(f32(expected)))
 
 
+def test_multi_optimizer_learning_rates(tmp_path: Any) -> None:
+    logdir = str(tmp_path)
+    first, second = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.01)
+    optimizer = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+        default_optimizer=second, optimizer_map={".*dense_a/.*": first}))
+    model = keras.Sequential([keras.Input((10, 10, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, name="dense_a"), keras.layers.Dense(1)])
+    model.compile(optimizer, "mse")
+    fit(model, TensorBoard(logdir), validation=False)
+    scalars = read(logdir)["scalars"]
+    names = [opt.name for opt in optimizer.optimizers]
+    assert len(set(names)) == 2
+    assert set(scalars) == {("train", "epoch_loss")} | {
+        ("train", f"epoch_learning_rate_{name}") for name in names}
+    for opt in optimizer.optimizers:
+        points = scalars[("train", f"epoch_learning_rate_{opt.name}")]
+        assert points == list(enumerate(f32([float(opt.learning_rate)] * 2)))
+
+
+def test_batch_ends_out_of_order_or_per_execution(tmp_path: Any) -> None:
+    """The hooks as Keras's thread pool may run them (a batch's end after the next batch began)
+    and as a backend with steps_per_execution calls them (begin: first batch, end: last)."""
+    logdir = str(tmp_path)
+    tb = TensorBoard(logdir, update_freq=1)
+    tb.set_model(dense_model())
+    tb.on_train_begin()
+    tb.on_train_batch_begin(0)
+    tb.on_train_batch_begin(1)
+    tb.on_train_batch_end(1, {"loss": 2.0})
+    tb.on_train_batch_end(0, {"loss": 1.0})
+    tb.on_train_batch_begin(2)
+    tb.on_train_batch_end(4, {"loss": 3.0})  # one execution of batches 2-4
+    tb.on_train_end()
+    points = read(logdir)["scalars"][("train", "batch_loss")]
+    assert sorted(points) == [(1, 1.0), (2, 2.0), (3, 3.0)]
+
+
 def test_global_step(tmp_path: Any) -> None:
     logdir = str(tmp_path)
     tb = TensorBoard(logdir, update_freq=1, write_steps_per_second=True)
@@ -264,7 +301,8 @@ def test_projector(tmp_path: Any) -> None:
     (entry,) = config.embeddings
     assert (entry.tensor_name, entry.tensor_path, entry.metadata_path) == (
         "test_embedding:00000", "00000/test_embedding/tensors.tsv", "metadata.tsv")
-    table = np.loadtxt(os.path.join(logdir, entry.tensor_path), dtype=np.float32, ndmin=2)
+    # The Projector plugin's own reader of tensor_path files.
+    table = projector_plugin._read_tensor_tsv_file(os.path.join(logdir, entry.tensor_path))
     np.testing.assert_array_equal(table, keras.ops.convert_to_numpy(model.layers[0].embeddings))
 
 

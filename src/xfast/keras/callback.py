@@ -142,6 +142,7 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
         # on_train_batch_end may run on Keras's thread pool after later batches began.
         self._open_batches: dict[int, tuple[int, float]] = {}
         self._batch_lock = threading.Lock()
+        self._writers_lock = threading.Lock()  # two batch ends on the pool: one train writer
         self._in_fit = False
         self._epoch_iterations = 0
         self._epoch_start = 0.0
@@ -169,12 +170,16 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
         appears only once something is written to it."""
         writer = self._writers.get(run)
         if writer is None:
-            path = self._train_dir if run == "train" else self._val_dir
-            writer = self._writers[run] = SummaryWriter(path)
+            with self._writers_lock:
+                writer = self._writers.get(run)
+                if writer is None:
+                    path = self._train_dir if run == "train" else self._val_dir
+                    writer = self._writers[run] = SummaryWriter(path)
         return writer
 
     def _close_writers(self) -> None:
-        writers, self._writers = list(self._writers.values()), {}
+        with self._writers_lock:
+            writers, self._writers = list(self._writers.values()), {}
         for writer in writers:
             writer.close()
 
