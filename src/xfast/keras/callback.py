@@ -158,12 +158,13 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
         if self.write_graph and model.__class__.__name__ in _GRAPH_MODEL_CLASSES:
             self._write_model_json(model)
         if self.embeddings_freq:
-            names = [
-                layer.name for layer in model.layers if isinstance(layer, keras.layers.Embedding)
-            ]
-            paths = metadata_paths(names, self.embeddings_metadata)
-            self._embedding_layers = names
-            self._embeddings = EmbeddingLog(self.log_dir, paths)
+            names = [layer.name for layer in self._embedding_layers()]
+            self._embeddings = EmbeddingLog(
+                self.log_dir, metadata_paths(names, self.embeddings_metadata)
+            )
+
+    def _embedding_layers(self) -> list[Any]:
+        return [layer for layer in self.model.layers if isinstance(layer, keras.layers.Embedding)]
 
     def _writer(self, run: str) -> SummaryWriter:
         """The run's writer ("train" or "validation"), made on first use: a run's directory
@@ -198,6 +199,8 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
         )
 
     def _scalars(self, run: str, prefix: str, logs: dict[str, Any], step: int) -> None:
+        if not logs:  # no writer, no run directory, for nothing to write
+            return
         writer = self._writer(run)
         for name, value in logs.items():
             writer.add_scalar(f"{prefix}{name}", float(value), step, new_style=True)
@@ -240,8 +243,9 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
             self._scalars("validation", "evaluation_", {
                 f"{name}_vs_iterations": value for name, value in (logs or {}).items()
             }, step)
-            if not self._in_fit:  # a standalone evaluate(): nothing else will flush
-                self._writer("validation").flush()
+            writer = self._writers.get("validation")
+            if writer is not None and not self._in_fit:  # evaluate(): nothing else will flush
+                writer.flush()
 
     def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self.write_steps_per_second:
@@ -281,8 +285,7 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
             train["steps_per_second"] = (self._iterations() - self._epoch_iterations) / elapsed
         self._scalars("train", "epoch_", train, epoch)
         val = {k[len("val_"):]: v for k, v in logs.items() if k.startswith("val_")}
-        if val:
-            self._scalars("validation", "epoch_", val, epoch)
+        self._scalars("validation", "epoch_", val, epoch)
 
     def _log_weights(self, epoch: int) -> None:
         """Every weight of every layer: histograms in one call, then the images."""
@@ -307,7 +310,6 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
 
     def _log_embeddings(self, epoch: int) -> None:
         assert self._embeddings is not None
-        for layer in self.model.layers:
-            if layer.name in self._embedding_layers:
-                table = np.asarray(keras.ops.convert_to_numpy(layer.embeddings))
-                self._embeddings.write(layer.name, table, epoch)
+        for layer in self._embedding_layers():
+            table = np.asarray(keras.ops.convert_to_numpy(layer.embeddings))
+            self._embeddings.write(layer.name, table, epoch)
