@@ -28,7 +28,7 @@ from tensorboard.backend.event_processing.event_file_loader import EventFileLoad
 from tensorboard.plugins.projector import projector_config_pb2, projector_plugin
 from tensorboard.util import tensor_util
 
-from xfast.keras import TensorBoard
+from xfast.keras import TensorBoard, callback
 
 # keras's serialization calls np.array(tensor, copy=False) on torch tensors (numpy 2): not ours.
 pytestmark = pytest.mark.filterwarnings(
@@ -232,6 +232,23 @@ def test_global_step(tmp_path: Any) -> None:
     assert steps(scalars[("train", "epoch_steps_per_second")]) == [0, 1]
     assert all(v > 0 for p in scalars.values() for v in values(p)
                if v is not None and p is not scalars[("train", "batch_loss")])
+
+
+def test_steps_per_second_when_the_clock_stands_still(tmp_path: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch or epoch shorter than the clock's resolution gets no rate (Keras divides by 0)."""
+    logdir = str(tmp_path)
+    tb = TensorBoard(logdir, update_freq=1, write_steps_per_second=True, write_graph=False)
+    tb.set_model(dense_model())
+    monkeypatch.setattr(callback.time, "perf_counter", lambda: 5.0)
+    tb.on_train_begin()
+    tb.on_epoch_begin(0)
+    tb.on_train_batch_begin(0)
+    tb.on_train_batch_end(0, {"loss": 1.0})
+    tb.on_epoch_end(0, {"loss": 1.0})
+    tb.on_train_end()
+    assert set(read(logdir)["scalars"]) == {
+        ("train", "batch_loss"), ("train", "epoch_loss"), ("train", "epoch_learning_rate")}
 
 
 def test_weight_histograms(tmp_path: Any) -> None:

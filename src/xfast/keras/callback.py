@@ -219,19 +219,20 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
             return
         self._global_train_batch += 1
         with self._batch_lock:
-            self._open_batches[batch] = (self._global_train_batch, time.time())
+            self._open_batches[batch] = (self._global_train_batch, time.perf_counter())
 
     def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self._batch_every is None:
             return
-        end = time.time()
+        end = time.perf_counter()
         # With steps_per_execution, begin gets the first batch index and end the last one.
         with self._batch_lock:
             begin = max(b for b in self._open_batches if b <= batch)
             step, start = self._open_batches.pop(begin)
         if step % self._batch_every != 0:
             return
-        if self.write_steps_per_second:
+        # (Keras divides by zero when the clock did not move; such a batch gets no rate.)
+        if self.write_steps_per_second and end > start:
             self._scalars("train", "batch_", {"steps_per_second": 1.0 / (end - start)}, step)
         if isinstance(logs, dict):
             self._scalars("train", "batch_", logs, step)
@@ -250,7 +251,7 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
     def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self.write_steps_per_second:
             self._epoch_iterations = self._iterations()
-            self._epoch_start = time.time()
+            self._epoch_start = time.perf_counter()
 
     def _iterations(self) -> int:
         return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
@@ -280,8 +281,8 @@ class TensorBoard(keras.callbacks.Callback):  # type: ignore[misc]
     def _log_epoch_metrics(self, epoch: int, logs: dict[str, Any]) -> None:
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
         train.update(self._learning_rates())
-        if self.write_steps_per_second:
-            elapsed = time.time() - self._epoch_start
+        elapsed = time.perf_counter() - self._epoch_start
+        if self.write_steps_per_second and elapsed > 0:
             train["steps_per_second"] = (self._iterations() - self._epoch_iterations) / elapsed
         self._scalars("train", "epoch_", train, epoch)
         val = {k[len("val_"):]: v for k, v in logs.items() if k.startswith("val_")}
