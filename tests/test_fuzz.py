@@ -576,6 +576,16 @@ STRATEGIES: dict[str, Any] = {
         # run_name is a directory under the log dir: a fixed small set keeps it inside tmp_path.
         optional={"run_name": st.sampled_from([None, "r1", "."]), "global_step": _steps},
     ),
+    "add_line_chart": st.fixed_dictionaries(
+        {
+            "labels": st.one_of(st.lists(_ok_tags, max_size=4), _wrong),
+            "values": st.one_of(
+                st.lists(st.one_of(_ok_steps, _values, _tensors), max_size=4), _wrong
+            ),
+            "title": _ok_tags,
+        },
+        optional={"walltime": _ok_walltimes},
+    ),
     "add_custom_scalars_multilinechart": st.fixed_dictionaries(
         {"tags": st.one_of(st.lists(_tags, max_size=3), _wrong)},
         optional={"category": _tags, "title": _tags},

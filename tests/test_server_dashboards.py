@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,8 @@ SESSION_GROUPS = {
     "experimentName": "", "startIndex": 0, "sliceSize": 10, "colParams": [],
     "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
 }
+LINE_CHART = "Training Loss Chart"
+LINE_LOSSES = [1.0, 0.5, 0.25]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +42,9 @@ def logdir(tmp_path_factory: Any) -> str:
     with xfast.SummaryWriter(root) as w:
         w.add_pr_curve("pr", LABELS, PREDICTIONS, 1, num_thresholds=21)
         w.add_custom_scalars(LAYOUT)
+        for epoch, loss in enumerate(LINE_LOSSES):
+            w.add_line_chart(["Epoch", "Training Loss"], [epoch, loss], LINE_CHART,
+                             walltime=1_700_000_000.0 + epoch)
         w.add_mesh("m", VERTICES, faces=FACES, global_step=2)
         w.add_graph(_Net(), (torch.randn(5, 4), torch.randn(2)))
         w.add_embedding(EMBEDDING, metadata=["a", "b", "c", "d"], label_img=torch.rand(4, 3, 4, 4))
@@ -125,9 +131,22 @@ def test_pr_curves(server: _Server) -> None:
 
 def test_custom_scalars_layout(server: _Server) -> None:
     layout = server.get("/data/plugin/custom_scalars/layout")
-    assert [c["title"] for c in layout["category"]] == ["Losses", "Other"]
+    assert [c["title"] for c in layout["category"]] == ["Losses", "Other", "Line charts"]
     margin = layout["category"][0]["chart"][1]["margin"]["series"][0]
     assert margin == {"value": "acc", "lower": "acc_lo", "upper": "acc_hi"}
+    assert layout["category"][2]["chart"] == [
+        {"title": LINE_CHART, "multiline": {"tag": [f"^{LINE_CHART}/Training Loss$"]}}]
+
+
+def test_line_chart_in_both_dashboards(server: _Server) -> None:
+    tag = f"{LINE_CHART}/Training Loss"
+    expected = [[1_700_000_000.0 + e, e, loss] for e, loss in enumerate(LINE_LOSSES)]
+    query = urllib.parse.urlencode({"run": ".", "tag": tag})
+    assert server.get(f"/data/plugin/scalars/scalars?{query}") == expected
+    # The Custom Scalars chart asks for its regex's tags.
+    query = urllib.parse.urlencode({"run": ".", "tag": f"^{LINE_CHART}/Training Loss$"})
+    reply = server.get(f"/data/plugin/custom_scalars/scalars?{query}")
+    assert reply == {"regex_valid": True, "tag_to_events": {tag: expected}}
 
 
 def test_mesh(server: _Server) -> None:

@@ -116,6 +116,8 @@ class SummaryWriter:
     _media: Optional[MediaWorker] = None
     _projector_config: Any = None  # the embeddings add_embedding wrote, for the pbtxt
     _hparams_in_run = False  # add_hparams(run_name=".") was called
+    _custom_layout: Mapping[str, Mapping[str, Sequence[Any]]] = {}  # add_custom_scalars' last
+    _line_charts: Optional[dict[str, list[str]]] = None  # add_line_chart: title -> series
 
     def __init__(
         self,
@@ -910,14 +912,65 @@ class SummaryWriter:
         """Create special chart by collecting charts tags in 'scalars'.
 
         Writes the Custom Scalars layout (no step). TensorBoard reads one layout per run, so
-        call this once per writer; it can be called before or after the training loop.
+        call this once per writer; it can be called before or after the training loop. The
+        charts of ``add_line_chart`` are added to it.
 
         Args:
             layout: ``{categoryName: charts}``, where charts is ``{chartName: [kind, tags]}``:
                 kind "Multiline" with the tags (regexes) to draw together, or "Margin" with
                 exactly 3 tags [value, lower, upper].
         """
+        self._custom_layout = layout
+        self._write_layout()
+
+    def _write_layout(self) -> None:
+        """Writes add_custom_scalars' layout with the line charts added (TensorBoard keeps the
+        last layout of a run)."""
+        layout = custom_scalars.with_line_charts(self._custom_layout, self._line_charts or {})
         self._get_file_writer().add_summary(custom_scalars.custom_scalars(layout))
+
+    def add_line_chart(
+        self,
+        labels: Sequence[str],
+        values: Sequence[Any],
+        title: str,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """(xfast) Add a point to the line chart `title`: one line per series, over the x axis.
+
+        ``add_line_chart(['Epoch', 'Loss', 'Acc'], [epoch, loss, acc], 'Training')`` logs
+        ``add_scalar('Training/Loss', loss, epoch)`` and ``add_scalar('Training/Acc', acc,
+        epoch)`` (the Scalars dashboard shows each series), and on the first call for a title
+        (or one with a new series) adds the chart `title` over every series to the Custom
+        Scalars layout, in the category "Line charts", beside any layout given to
+        ``add_custom_scalars``. Neither torch nor tensorboardX has this method.
+
+        Args:
+            labels: The x axis's name, then one name per series.
+            values: The x value (an integer: the step), then one y value per series (number,
+                numpy scalar or one-element tensor; a CUDA tensor is not synchronized on, as in
+                ``add_scalar``).
+            title: The chart's title, and the series' tag prefix.
+            walltime: Optional override default walltime (time.time()) seconds after epoch.
+
+        Raises:
+            ValueError: fewer than two labels, a repeated series name, `values` not as long as
+                `labels`, or a y value with several elements.
+            TypeError: `title` or a label is not a str, the x value is not an integer, or a y
+                value is not a number.
+        """
+        series, step, ys = custom_scalars.line_chart_point(labels, values, title)
+        charts = self._line_charts
+        if charts is None:
+            charts = self._line_charts = {}
+        known = charts.setdefault(title, [])
+        new = [name for name in series if name not in known]
+        if new:
+            known.extend(new)
+            self._write_layout()
+        wall = to_walltime(walltime)  # one walltime for the point's series
+        for name, y in zip(series, ys):
+            self.add_scalar(f"{title}/{name}", y, step, wall)
 
     def add_custom_scalars_multilinechart(
         self, tags: Sequence[str], category: str = "default", title: str = "untitled"
