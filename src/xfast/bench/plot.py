@@ -22,8 +22,10 @@ def _caller_ratios(data: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
             ratios = {a: r for a, r in row["speedup"].items() if r}
             if ratios:
                 label = row["metric"].replace(" caller time", "")
-                if sec["title"].startswith("add_histogram"):
-                    label = f"add_histogram {label}"
+                if sec["title"].startswith("add_scalar"):
+                    label = "add_scalar, a loop of calls"
+                elif sec["title"].startswith("add_histogram"):
+                    label = f"add_histogram {label}, one call"
                 out.append((label, ratios))
     return out
 
@@ -48,10 +50,13 @@ def _overheads(data: dict[str, Any]) -> list[tuple[str, dict[str, tuple[float, f
     return out
 
 
-def _title(env: dict[str, Any]) -> str:
+def _title(data: dict[str, Any]) -> str:
+    env = data["environment"]
+    run = "python -m xfast.bench" + (" --quick" if data.get("quick") else "")
     return (
-        f"xfast {env['xfast']} vs torch {env['torch']} (tensorboard {env['tensorboard']}) and "
-        f"tensorboardX {env['tensorboardX']}\n{env['cpu']}, {env['usable_cores']} usable cores, "
+        f"{run}: xfast {env['xfast']} vs torch {env['torch']} "
+        f"(tensorboard {env['tensorboard']}) and tensorboardX {env['tensorboardX']}\n"
+        f"{env['cpu']}, {env['usable_cores']} usable cores, "
         f"python {env['python']}, load {env['load_before']} -> {env['load_after']}"
     )
 
@@ -83,7 +88,7 @@ def write(data: dict[str, Any], path: str) -> None:
         col += 1
     if overheads:
         _draw_overheads(axes[0][col], overheads)
-    fig.suptitle(_title(data["environment"]), fontsize=9)
+    fig.suptitle(_title(data), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
