@@ -89,7 +89,9 @@ double wall_clock_now();
 //
 // Owns one event file and the thread that writes it. open() creates the file, writes the first
 // record(s) and returns only once they reached the OS; records pushed afterwards are encoded,
-// framed, CRC'ed and written by the writer thread, in ring order, batched per wake-up.
+// framed, CRC'ed and written by the writer thread, in ring order, batched per wake-up. A
+// kPending record (a media event encoded elsewhere) keeps its place: the writer thread waits
+// for it to be settled before it writes anything behind it (docs/ordering.md).
 //
 // A deleted file (or log directory) is noticed at the next flush or close, or within about a
 // second while events are written: Linux lets writes to an unlinked file succeed, so without
@@ -129,6 +131,8 @@ class EventWriter {
   // Drop-mode bookkeeping for a record try_push refused: frees its payload and counts it.
   void drop(Record& r);
 
+  bool drop_when_full() const { return options_.drop_when_full; }
+
   // Settles a kPending record's slot (see pending_summary.h) with `summary`, or as failed when
   // `summary` is null, wakes the writer thread in case it waits for this slot, and drops the
   // caller's reference (the slot must not be used afterwards). Any thread; never blocks beyond
@@ -136,7 +140,6 @@ class EventWriter {
   // behind it: records pushed later queue up in the ring (on_full applies when it fills), and
   // flush()/close() wait for it. In a forked child it only drops the reference.
   void settle(PendingSummary* slot, std::string* summary);
-  bool drop_when_full() const { return options_.drop_when_full; }
 
   // Barrier: returns once every record pushed before the call is written to the OS (and
   // fsync'ed when asked). Returns the latched I/O error, if any, and clears it.
