@@ -88,8 +88,8 @@ def run(libs: list[str], cfg: Config) -> Section:
         if noisy:
             ref.noisy.add("xfast")
             ref.note = (
-                f"NOISY: spread > {NOISY_SPREAD:.0%} of the median, so the xfast / torch.sum "
-                "ratio is not meaningful"
+                f"NOISY: interquartile range > {NOISY_SPREAD:.0%} of the median, so the "
+                "xfast / torch.sum ratio is not meaningful"
             )
         if "xfast" in caller.values:
             ratio = caller.values["xfast"] / ref.values["xfast"]

@@ -221,8 +221,8 @@ def run(libs: list[str], cfg: Config) -> Section:
     if noisy:
         bare_row.noisy.update(noisy)
         bare_row.note += (
-            f"; NOISY for {', '.join(noisy)} (spread > {NOISY_SPREAD:.0%} of the median): "
-            "their overheads are not meaningful"
+            f"; NOISY for {', '.join(noisy)} (interquartile range > {NOISY_SPREAD:.0%} of the "
+            f"median, +- above {NOISY_SPREAD / 2:.1%}): their overheads are not meaningful"
         )
     sec.rows += [bare_row, *rows["loop"], *rows["batched"], cpu_row]
     return sec
