@@ -19,6 +19,7 @@
 #include "histogram.h"
 #include "histogram_selftest.h"
 #include "omp_team.h"
+#include "pending_summary.h"
 #include "proto_wire.h"
 #include "record.h"
 #include "selftest.h"
@@ -120,6 +121,30 @@ Record make_record(RecordKind kind, uint32_t tag, int64_t step, std::optional<do
                    void* payload) {
   return Record{kind, ScalarStyle::kSimpleValue, tag, step, now_or(wall_time), 0.0, payload};
 }
+
+// The encoder's reference to a media event's reserved place (EventWriter.reserve_summary). It
+// keeps the writer alive; settling it, or dropping it unsettled (counted as failed: the writer
+// thread must never wait on a slot nobody will fill), hands the reference back.
+class PendingHandle {
+ public:
+  PendingHandle(std::shared_ptr<EventWriter> w, PendingSummary* slot)
+      : writer_(std::move(w)), slot_(slot) {}
+  ~PendingHandle() { settle(nullptr); }
+  PendingHandle(const PendingHandle&) = delete;
+  PendingHandle& operator=(const PendingHandle&) = delete;
+
+  // The first call settles; later ones do nothing.
+  void settle(std::string* summary) {
+    if (slot_ == nullptr) return;
+    writer_->settle(slot_, summary);
+    slot_ = nullptr;
+  }
+  bool settled() const { return slot_ == nullptr; }
+
+ private:
+  std::shared_ptr<EventWriter> writer_;
+  PendingSummary* slot_;
+};
 
 std::string as_string(const py::bytes& b) { return std::string(b); }
 
@@ -457,6 +482,37 @@ PYBIND11_MODULE(_core, m) {
           py::arg("summary"), py::arg("step"), py::arg("wall_time"),
           "Queues Event{wall_time, step, summary} around an already serialized Summary.")
       .def(
+          "reserve_summary",
+          [](const std::shared_ptr<EventWriter>& self, int64_t step,
+             std::optional<double> wall_time) -> std::unique_ptr<PendingHandle> {
+            EventWriter& w = *self;
+            PendingSummary* slot = PendingSummary::create();
+            Record r = make_record(RecordKind::kPending, 0, step, wall_time, slot);
+            // Owns the encoder's reference from here: any way out below releases it.
+            auto handle = std::make_unique<PendingHandle>(self, slot);
+            EventWriter::PushResult res = w.try_push(r);
+            if (XFAST_UNLIKELY(res == EventWriter::PushResult::kFull)) {
+              if (w.drop_when_full()) {
+                w.drop(r);
+                return nullptr;  // nothing will read it: the caller skips the encode
+              }
+              ReleaseGil nogil;
+              res = w.push_blocking(r);
+            }
+            if (XFAST_UNLIKELY(res == EventWriter::PushResult::kClosed)) {
+              free_record_payload(r);
+              raise_status(Status{0, "Writer is closed"});
+            }
+            // A latched I/O error is left for the next call to report: raising here would
+            // fail the reserved event although its place is taken.
+            return handle;
+          },
+          py::arg("step"), py::arg("wall_time"),
+          "Reserves the file's next place for a Summary event encoded later (add_image, ...): "
+          "pushes the record now and returns the PendingSummary to settle, or None when a full "
+          "ring dropped it (drop_when_full). The writer thread writes nothing behind it until "
+          "it is settled.")
+      .def(
           "add_event",
           [](EventWriter& w, py::handle event) {
             push(w, make_record(RecordKind::kRawEvent, 0, 0, 0.0, new std::string(bytes_of(event))));
@@ -508,6 +564,21 @@ PYBIND11_MODULE(_core, m) {
            })
       .def_property_readonly("path", &EventWriter::path)
       .def_property_readonly("closed", &EventWriter::closed);
+
+  py::class_<PendingHandle>(m, "PendingSummary")
+      .def(
+          "fill",
+          [](PendingHandle& h, py::handle summary) {
+            std::string s = bytes_of(summary);
+            h.settle(&s);
+          },
+          py::arg("summary"),
+          "Settles the reserved event with its serialized Summary; the writer thread writes it "
+          "in its place. Later fill()/fail() calls do nothing.")
+      .def(
+          "fail", [](PendingHandle& h) { h.settle(nullptr); },
+          "Settles the reserved event as failed: nothing is written in its place.")
+      .def_property_readonly("settled", &PendingHandle::settled);
 
   m.attr("EventWriter").attr("add_scalar") = py::reinterpret_steal<py::object>(PyDescr_NewMethod(
       reinterpret_cast<PyTypeObject*>(m.attr("EventWriter").ptr()), &kAddScalarDef));

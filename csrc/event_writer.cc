@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "platform.h"
@@ -57,6 +58,9 @@ void free_record_payload(Record& r) {
     case RecordKind::kSummary:
     case RecordKind::kRawEvent:
       delete static_cast<std::string*>(r.payload);
+      break;
+    case RecordKind::kPending:
+      static_cast<PendingSummary*>(r.payload)->release();
       break;
     case RecordKind::kScalar:
     case RecordKind::kFlush:  // tickets live on the waiter's stack
@@ -195,6 +199,26 @@ void EventWriter::drop(Record& r) {
   dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void EventWriter::settle(PendingSummary* slot, std::string* summary) {
+  if (summary != nullptr) {
+    slot->fill(std::move(*summary));
+  } else {
+    slot->fail();
+  }
+  // relaxed: set in the child by the only thread there, before any settle it affects.
+  if (!forked_away_.load(std::memory_order_relaxed)) {
+    // Taking mu_ after the state store closes the race with wait_settled's check (under mu_).
+    std::lock_guard<std::mutex> lock(mu_);
+    work_cv_.notify_one();
+  }
+  slot->release();
+}
+
+void EventWriter::wait_settled(const PendingSummary& slot) {
+  std::unique_lock<std::mutex> lock(mu_);
+  work_cv_.wait(lock, [&] { return slot.settled(); });
+}
+
 void EventWriter::wake_writer() {
   std::lock_guard<std::mutex> lock(mu_);
   work_cv_.notify_one();
@@ -275,6 +299,7 @@ Status EventWriter::close(double timeout_s) {
 
 void EventWriter::abandon_after_fork() {
   abandoned_ = true;
+  forked_away_.store(true, std::memory_order_relaxed);
   closing_.store(true, std::memory_order_seq_cst);
   // The child owns a copy of the descriptor; the parent's stays open and keeps writing.
   if (fd_ >= 0) ::close(fd_);
@@ -399,6 +424,21 @@ void EventWriter::handle(Record& r) {
     case RecordKind::kRawEvent:
       append_raw_event(buf_, *static_cast<std::string*>(r.payload));
       break;
+    case RecordKind::kPending: {
+      auto* slot = static_cast<PendingSummary*>(r.payload);
+      if (!slot->settled()) {
+        // Hand what came before to the OS first: the encode may take a while.
+        write_out();
+        notify_space();
+        wait_settled(*slot);
+      }
+      if (slot->state() == PendingSummary::State::kFailed) {
+        free_record_payload(r);  // the encoder reports its error; nothing to write
+        return;
+      }
+      append_summary_event(buf_, h, slot->summary());
+      break;
+    }
     case RecordKind::kFlush:
       return;  // handled by run()
   }

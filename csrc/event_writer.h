@@ -15,6 +15,7 @@
 
 #include "event_encode.h"
 #include "mpsc_ring.h"
+#include "pending_summary.h"
 
 namespace xfast {
 
@@ -55,6 +56,7 @@ enum class RecordKind : uint8_t {
   kSummary,    // payload: std::string* (a serialized Summary)
   kRawEvent,   // payload: std::string* (a serialized Event; step and wall_time unused)
   kFlush,      // payload: FlushTicket*; style != 0 asks for fsync
+  kPending,    // payload: PendingSummary* (the record's reference); a Summary settled later
 };
 
 // One ring slot's worth of work (48 bytes; the ring pads cells to a cache line).
@@ -87,7 +89,9 @@ double wall_clock_now();
 //
 // Owns one event file and the thread that writes it. open() creates the file, writes the first
 // record(s) and returns only once they reached the OS; records pushed afterwards are encoded,
-// framed, CRC'ed and written by the writer thread, in ring order, batched per wake-up.
+// framed, CRC'ed and written by the writer thread, in ring order, batched per wake-up. A
+// kPending record (a media event encoded elsewhere) keeps its place: the writer thread waits
+// for it to be settled before it writes anything behind it (docs/ordering.md).
 //
 // A deleted file (or log directory) is noticed at the next flush or close, or within about a
 // second while events are written: Linux lets writes to an unlinked file succeed, so without
@@ -126,7 +130,16 @@ class EventWriter {
   PushResult push_blocking(const Record& r);
   // Drop-mode bookkeeping for a record try_push refused: frees its payload and counts it.
   void drop(Record& r);
+
   bool drop_when_full() const { return options_.drop_when_full; }
+
+  // Settles a kPending record's slot (see pending_summary.h) with `summary`, or as failed when
+  // `summary` is null, wakes the writer thread in case it waits for this slot, and drops the
+  // caller's reference (the slot must not be used afterwards). Any thread; never blocks beyond
+  // a short mutex hold. While a pending record is unsettled the writer thread writes nothing
+  // behind it: records pushed later queue up in the ring (on_full applies when it fills), and
+  // flush()/close() wait for it. In a forked child it only drops the reference.
+  void settle(PendingSummary* slot, std::string* summary);
 
   // Barrier: returns once every record pushed before the call is written to the OS (and
   // fsync'ed when asked). Returns the latched I/O error, if any, and clears it.
@@ -168,6 +181,7 @@ class EventWriter {
   void wake_writer();
   void sleep_until_work();
   void notify_space();
+  void wait_settled(const PendingSummary& slot);
   PushResult push_marker(const Record& r);
 
   const std::string path_;
@@ -210,6 +224,9 @@ class EventWriter {
   bool joined_ = false;  // guarded by close_mu_
   std::mutex close_mu_;
   bool abandoned_ = false;
+  // Set by abandon_after_fork: settle() must not take mu_, which a parent's thread may have
+  // held at fork.
+  std::atomic<bool> forked_away_{false};
   uint32_t write_delay_us_ = 0;  // the test hook; set before the writer thread starts
 };
 

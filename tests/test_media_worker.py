@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The media worker: call order kept, flush as a barrier, errors surfaced, bounded queue, and
-host copies taken at the call."""
+"""The media worker: call order kept, parallel encodes, flush as a barrier, errors surfaced,
+bounded queue, and host copies taken at the call."""
 
 from __future__ import annotations
 
@@ -130,42 +130,71 @@ class _File:
     _engine = None
 
 
-def test_queue_is_bounded() -> None:
-    worker = MediaWorker(capacity=2)
-    release = threading.Event()
-    done: list[int] = []
+class _Slot:
+    """Stands in for an event's reserved place: records what settles it."""
 
-    def job(i: int) -> Any:
-        def build() -> bytes:
-            release.wait(10)
-            return b""
-        return build, lambda _: done.append(i)
+    def __init__(self, out: list[Any], key: Any) -> None:
+        self._out, self._key = out, key
+
+    def fill(self, summary: bytes) -> None:
+        self._out.append((self._key, summary))
+
+    def fail(self) -> None:
+        self._out.append((self._key, None))
+
+
+def test_queue_is_bounded() -> None:
+    worker = MediaWorker(capacity=2, threads=1)
+    release = threading.Event()
+    done: list[Any] = []
+
+    def build() -> bytes:
+        release.wait(10)
+        return b""
 
     for i in range(3):  # one running, two queued
-        worker.submit(*job(i), _File())
-    blocked = threading.Thread(target=worker.submit, args=(*job(3), _File()))
+        worker.submit(build, _Slot(done, i), _File())
+    blocked = threading.Thread(target=worker.submit, args=(build, _Slot(done, 3), _File()))
     blocked.start()
     blocked.join(0.3)
     assert blocked.is_alive()  # the caller waits rather than growing the queue
     release.set()
     blocked.join(10)
     worker.drain()
-    assert done == [0, 1, 2, 3]
+    assert done == [(i, b"") for i in range(4)]
 
 
-def test_worker_thread_is_restarted_after_idle_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jobs_run_in_parallel_and_each_settles_its_own_slot() -> None:
+    worker = MediaWorker(threads=3)
+    both = threading.Barrier(3, timeout=10)  # passes only if three jobs run at once
+    done: list[Any] = []
+
+    def build(i: int) -> bytes:
+        both.wait()
+        if i == 1:
+            raise ValueError("bad")
+        return bytes([i])
+
+    for i in range(3):
+        worker.submit(lambda i=i: build(i), _Slot(done, i), _File())
+    with pytest.raises(RuntimeError, match=r"1 image/video/audio event.*ValueError: bad"):
+        worker.drain()
+    assert sorted(done, key=lambda d: d[0]) == [(0, b"\x00"), (1, None), (2, b"\x02")]
+
+
+def test_worker_threads_exit_when_idle_and_restart(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("xfast.media.worker._IDLE_EXIT_S", 0.05)
     worker = MediaWorker()
-    out: list[bytes] = []
-    worker.submit(lambda: b"1", out.append, _File())
+    out: list[Any] = []
+    worker.submit(lambda: b"1", _Slot(out, 1), _File())
     worker.drain()
     deadline = time.time() + 5
-    while worker._thread is not None and time.time() < deadline:
+    while worker._threads and time.time() < deadline:
         time.sleep(0.01)
-    assert worker._thread is None
-    worker.submit(lambda: b"2", out.append, _File())
+    assert worker._threads == 0
+    worker.submit(lambda: b"2", _Slot(out, 2), _File())
     worker.drain()
-    assert out == [b"1", b"2"]
+    assert out == [(1, b"1"), (2, b"2")]
 
 
 def test_snapshot_waits_for_the_device_copy() -> None:

@@ -35,7 +35,7 @@ from xfast.media.jobs import Job, audio_job, image_job, image_with_boxes_job, vi
 from xfast.media.worker import MediaWorker
 from xfast.plugins import custom_scalars, graph, hparams, mesh, pr_curve, projector
 
-# Two threads' first media calls must share one worker (one order): see _queue_media.
+# Two threads' first media calls must share one worker: see _queue_media.
 _create_lock = threading.Lock()
 
 _STYLE_SIMPLE = 0
@@ -101,12 +101,13 @@ class SummaryWriter:
         * The media methods (``add_image``, ``add_images``, ``add_image_with_boxes``,
           ``add_figure``, ``add_video``, ``add_audio``) return once their data is copied (for a
           CUDA tensor: once a non-blocking copy to pinned memory is queued on the current
-          stream); PNG/GIF/WAV encoding runs on the writer's media worker (one FIFO thread).
-          The event is written later with the step given and the wall time of the call, in
-          call order among these methods; relative to other methods (add_scalar, ...) it may
-          land later in the file, which TensorBoard does not mind. ``flush()`` and ``close()``
-          wait for pending media first; an encoding or write error on the worker is raised
-          (RuntimeError) by the next media call, ``flush()`` or ``close()``. When more than 32
+          stream); PNG/GIF/WAV encoding runs on the writer's media threads, several at once.
+          The event still takes its place in the file at the call, with the step given and
+          the wall time of the call: the file holds the events in call order, as torch's
+          does, and while an encode runs, the events logged after it wait in the queue (see
+          docs/ordering.md). ``flush()`` and ``close()`` wait for pending media first; an
+          encoding error on a media thread is raised (RuntimeError) by the next media call,
+          ``flush()`` or ``close()``, and that event alone is left out. When more than 32
           items are pending, callers wait.
     """
 
@@ -1093,21 +1094,21 @@ class SummaryWriter:
                 writer.close()
 
     def _queue_media(self, job: Job, global_step: Optional[int], walltime: Optional[float]) -> None:
-        """Hands a media call's encode job to the media worker, which writes its Summary."""
+        """Takes the event's place in the file now and hands the encode to the media worker,
+        which fills that place when it is done (see docs/ordering.md)."""
         wall = to_walltime(walltime)
         step = to_step(global_step)
-        engine_owner = self._get_file_writer()
+        file = self._get_file_writer()
         worker = self._media
         if worker is None:
-            with _create_lock:  # two threads' first calls must share one worker (one order)
+            with _create_lock:  # two threads' first calls must share one worker
                 worker = self._media
                 if worker is None:
                     worker = self._media = MediaWorker()
-
-        def write(data: bytes) -> None:
-            engine_owner._live_engine().add_summary(data, step, wall)
-
-        worker.submit(lambda: job().SerializeToString(), write, engine_owner)
+        slot = file._live_engine().reserve_summary(step, wall)
+        if slot is None:
+            return  # a full ring in on_full="drop" mode: counted in stats()["dropped"]
+        worker.submit(lambda: job().SerializeToString(), slot, file)
 
     def _drain_media(self) -> Optional[RuntimeError]:
         """Waits for pending media; returns (rather than raises) the worker's error, so the

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -340,6 +341,118 @@ TEST(partial_write_is_cut_back_to_a_record_boundary) {
   CHECK_EQ(s.events_written - 1 + s.lost, uint64_t{50});
   CHECK(s.events_written <= 3);
   CHECK(w->close().ok());
+}
+
+// A kPending record for `slot`, as the bindings push one for a media call.
+Record pending(xfast::PendingSummary* slot, int64_t step) {
+  return Record{RecordKind::kPending, ScalarStyle::kSimpleValue, 0, step, 1.5, 0.0, slot};
+}
+
+TEST(pending_records_keep_their_place_however_late_they_are_settled) {
+  TempDir dir;
+  const std::string path = dir.file("pending");
+  WriterOptions opts;
+  opts.ring_capacity = 8;  // later pushes wait on the unsettled head: backpressure, no loss
+  auto w = open_writer(path, opts);
+  const uint32_t tag = w->intern("t");
+  auto* a = xfast::PendingSummary::create();
+  auto* b = xfast::PendingSummary::create();
+  const std::string summary_a = xfast::test::from_hex("0a 03 0a 01 61");
+  const std::string summary_b = xfast::test::from_hex("0a 03 0a 01 62");
+  CHECK(w->push_blocking(scalar(tag, 0, 1.0)) == PushResult::kOk);
+  CHECK(w->push_blocking(pending(a, 1)) == PushResult::kOk);
+  CHECK(w->push_blocking(scalar(tag, 2, 1.0)) == PushResult::kOk);
+  CHECK(w->push_blocking(pending(b, 3)) == PushResult::kOk);
+  // b settles first, a only once 20 more scalars wait behind it (more than the ring holds).
+  std::thread encoder([&] {
+    std::string sb = summary_b;
+    w->settle(b, &sb);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::string sa = summary_a;
+    w->settle(a, &sa);
+  });
+  for (int64_t i = 4; i < 24; ++i) CHECK(w->push_blocking(scalar(tag, i, 1.0)) == PushResult::kOk);
+  CHECK(w->flush(false).ok());
+  encoder.join();
+  std::string expected;
+  xfast::append_file_version_event(expected, xfast::EventHeader{1.5, 0}, "xfast");
+  xfast::append_scalar_event(expected, xfast::EventHeader{1.5, 0}, "t", 1.0,
+                             ScalarStyle::kSimpleValue);
+  xfast::append_summary_event(expected, xfast::EventHeader{1.5, 1}, summary_a);
+  xfast::append_scalar_event(expected, xfast::EventHeader{1.5, 2}, "t", 1.0,
+                             ScalarStyle::kSimpleValue);
+  xfast::append_summary_event(expected, xfast::EventHeader{1.5, 3}, summary_b);
+  for (int64_t i = 4; i < 24; ++i) {
+    xfast::append_scalar_event(expected, xfast::EventHeader{1.5, i}, "t", 1.0,
+                               ScalarStyle::kSimpleValue);
+  }
+  CHECK_EQ(slurp(path), expected);
+  CHECK(w->close().ok());
+}
+
+TEST(a_failed_pending_record_is_skipped_and_nothing_else_is_lost) {
+  TempDir dir;
+  const std::string path = dir.file("failed");
+  auto w = open_writer(path);
+  const uint32_t tag = w->intern("t");
+  auto* slot = xfast::PendingSummary::create();
+  CHECK(w->try_push(pending(slot, 1)) == PushResult::kOk);
+  CHECK(w->try_push(scalar(tag, 2, 1.0)) == PushResult::kOk);
+  std::thread encoder([&] { w->settle(slot, nullptr); });
+  CHECK(w->close().ok());  // waits for the slot, then writes what follows it
+  encoder.join();
+  const auto records = records_of(path);
+  CHECK_EQ(records.size(), std::size_t{2});
+  if (records.size() == 2) CHECK_EQ(step_of(records[1]), int64_t{2});
+  const auto s = w->stats();
+  CHECK_EQ(s.events_written, uint64_t{2});
+  CHECK_EQ(s.lost, uint64_t{0});
+}
+
+TEST(close_waits_for_a_pending_record_settled_later) {
+  TempDir dir;
+  const std::string path = dir.file("close_pending");
+  auto w = open_writer(path);
+  auto* slot = xfast::PendingSummary::create();
+  CHECK(w->try_push(pending(slot, 7)) == PushResult::kOk);
+  std::thread encoder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::string s = xfast::test::from_hex("0a 03 0a 01 61");
+    w->settle(slot, &s);
+  });
+  CHECK(w->close().ok());
+  encoder.join();
+  const auto records = records_of(path);
+  CHECK_EQ(records.size(), std::size_t{2});
+  if (records.size() == 2) CHECK_EQ(step_of(records[1]), int64_t{7});
+}
+
+TEST(pending_records_refused_or_dropped_release_the_writer_side_reference) {
+  TempDir dir;
+  WriterOptions opts;
+  opts.ring_capacity = 2;
+  opts.drop_when_full = true;
+  auto w = open_writer(dir.file("refused"), opts);
+  auto* head = xfast::PendingSummary::create();
+  CHECK(w->try_push(pending(head, 0)) == PushResult::kOk);  // never settled until the end
+  int dropped = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto* slot = xfast::PendingSummary::create();
+    Record r = pending(slot, i + 1);
+    if (w->try_push(r) == PushResult::kFull) {
+      w->drop(r);  // releases the record's reference
+      ++dropped;
+    }
+    w->settle(slot, nullptr);  // the encoder's reference; LeakSanitizer checks both are freed
+  }
+  CHECK(dropped > 0);
+  w->settle(head, nullptr);
+  CHECK(w->close().ok());
+  auto* late = xfast::PendingSummary::create();
+  Record r = pending(late, 99);
+  CHECK(w->try_push(r) == PushResult::kClosed);
+  xfast::free_record_payload(r);
+  w->settle(late, nullptr);
 }
 
 }  // namespace

@@ -117,6 +117,12 @@ class EventWriter:
         """Queues Event{wall_time, step, summary} around an already serialized Summary."""
     def add_event(self, event: bytes) -> None:
         """Queues an already serialized Event as is."""
+    def reserve_summary(self, step: int, wall_time: Optional[float]) -> Optional[PendingSummary]:
+        """Reserves the file's next place for a Summary event encoded later (add_image, ...):
+        pushes the record now (waiting, GIL released, while the ring is full) and returns the
+        ``PendingSummary`` to settle, or None when a full ring dropped it
+        (``drop_when_full``). The writer thread writes nothing behind it until it is settled.
+        Raises ``OSError`` when the writer is closed."""
     def flush(self, fsync: bool = False) -> None:
         """Returns once everything queued before the call is written (and fsync'ed if asked).
         Releases the GIL while it waits."""
@@ -136,6 +142,20 @@ class EventWriter:
     @property
     def closed(self) -> bool:
         """Whether close() has run."""
+
+class PendingSummary:
+    """An event's reserved place in its file (``EventWriter.reserve_summary``), settled once by
+    whoever encodes it. Dropped unsettled, it counts as failed, so the writer thread never waits
+    on it forever."""
+
+    def fill(self, summary: bytes) -> None:
+        """Settles it with its serialized Summary, written in its place. Later calls do
+        nothing."""
+    def fail(self) -> None:
+        """Settles it as failed: nothing is written in its place."""
+    @property
+    def settled(self) -> bool:
+        """Whether fill() or fail() ran."""
 
 def after_fork_in_child() -> None:
     """Resets the histogram thread pool in a forked child."""

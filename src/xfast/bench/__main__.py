@@ -1,21 +1,24 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python -m xfast.bench [--quick] [--only scalar|histogram|train] [--libs ...] [--json PATH]"""
+"""python -m xfast.bench [--quick] [--only scalar|histogram|methods|train] [--libs ...]
+[--json PATH|-] [--plot PATH]"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
 from typing import Any, Callable, Optional
 
-from xfast.bench import env, histogram, libs, scalar, train
+from xfast.bench import env, histogram, libs, methods, progress, scalar, train
 from xfast.bench.config import FULL, QUICK, Config
 from xfast.bench.report import Section, render, to_json
 
 SCENARIOS: dict[str, Callable[[list[str], Config], Section]] = {
     "scalar": scalar.run,
     "histogram": histogram.run,
+    "methods": methods.run,
     "train": train.run,
 }
 
@@ -27,10 +30,15 @@ def main(argv: Optional[list[str]] = None) -> int:
                    help="run only this scenario (repeatable)")
     p.add_argument("--libs", nargs="+", choices=libs.ALL, default=list(libs.ALL),
                    help="libraries to measure (default: all installed)")
-    p.add_argument("--json", metavar="PATH", help="also write every sample as JSON here")
+    p.add_argument("--json", metavar="PATH",
+                   help="also write every sample as JSON here ('-': on stdout, not the table)")
+    p.add_argument("--plot", metavar="PATH",
+                   help="draw the results into this image (needs matplotlib: xfast[bench])")
     p.add_argument("--torch-threads", type=int, metavar="N",
                    help="torch.set_num_threads(N) first (default: torch's choice)")
     args = p.parse_args(argv)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        p.error('--plot needs matplotlib: pip install "xfast[bench]"')  # before a long run
     if args.torch_threads:
         import torch
 
@@ -41,23 +49,35 @@ def main(argv: Optional[list[str]] = None) -> int:
     info["load_before"] = env.load_average()
     started = time.time()
     cpu_started = time.process_time()
+    keys = args.only or list(SCENARIOS)
     sections = []
-    for key in args.only or list(SCENARIOS):
-        print(f"running {key} ...", file=sys.stderr, flush=True)
-        sections.append(SCENARIOS[key](names, cfg))
+    progress.start(keys)  # on stderr, only when it is a terminal
+    try:
+        for key in keys:
+            sections.append(SCENARIOS[key](names, cfg))
+    finally:
+        progress.stop()
     elapsed = time.time() - started
     info["load_after"] = env.load_average()
     info["cpu_fraction"] = (time.process_time() - cpu_started) / elapsed
     title = ("xfast benchmark" + (" (--quick)" if args.quick else "")
              + f", {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {elapsed:.0f} s")
     header = [title, *env.describe(info)]
-    print(render(header, sections, names))
-    if args.json:
-        data: dict[str, Any] = to_json(info, sections, cfg.as_dict())
-        data["elapsed_s"] = elapsed
-        data["quick"] = args.quick
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
+    data: dict[str, Any] = to_json(info, sections, cfg.as_dict())
+    data["elapsed_s"] = elapsed
+    data["quick"] = args.quick
+    if args.json == "-":
+        json.dump(data, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(render(header, sections, names))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=1)
+    if args.plot:
+        from xfast.bench import plot
+
+        plot.write(data, args.plot)
     return 0 if all(s.correct.get("xfast", True) for s in sections) else 1
 
 

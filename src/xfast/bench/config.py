@@ -21,8 +21,11 @@ class Config:
     train_width: int = 1024
     train_layers: int = 9
     train_batch: int = 64
-    # Timed steps per library with histograms (xfast, the others); as many bare steps around each.
-    train_steps: tuple[int, int] = (10, 4)
+    # Caller-time scenario: calls per method (xfast, the others).
+    method_calls: tuple[int, int] = (20, 5)
+    # Steps per block, and pairs of (bare, logged) blocks per library (xfast, the others).
+    train_block_steps: int = 4
+    train_blocks: tuple[int, int] = (10, 3)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -36,10 +39,12 @@ FULL = Config(
     scalar_check_calls=5000,
     hist_sizes=(10**4, 10**5, 10**6, 10**7, 10**8),
     hist_repeats={10**4: (100, 30), 10**5: (50, 15), 10**6: (20, 7), 10**7: (7, 3), 10**8: (3, 2)},
+    method_calls=(50, 10),
     train_width=1024,
     train_layers=9,
     train_batch=64,
-    train_steps=(40, 5),  # xfast: 40 pairs, so its median overhead holds to ~1 point
+    train_block_steps=4,
+    train_blocks=(10, 3),  # xfast: 40 logged steps, so its median overhead holds to ~1 point
 )
 
 QUICK = Config(
@@ -48,8 +53,10 @@ QUICK = Config(
     scalar_check_calls=500,
     hist_sizes=(10**4, 10**5, 10**6),
     hist_repeats={10**4: (10, 5), 10**5: (5, 3), 10**6: (3, 2)},
+    method_calls=(10, 3),
     train_width=256,
     train_layers=4,
     train_batch=32,
-    train_steps=(6, 3),
+    train_block_steps=3,
+    train_blocks=(4, 2),
 )

@@ -23,6 +23,18 @@ def accumulator(logdir: str) -> Any:
     return acc
 
 
+def count_tagged(logdir: str, tag: str) -> int:
+    """Summary values under logdir (sub-runs included) whose tag is `tag` or starts with
+    `tag/` (add_text's "<tag>/text_summary"), read through TensorBoard's event file loader."""
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+
+    n = 0
+    for path in event_files(logdir):
+        for event in LegacyEventFileLoader(path).Load():
+            n += sum(v.tag == tag or v.tag.startswith(tag + "/") for v in event.summary.value)
+    return n
+
+
 def count_records(logdir: str) -> tuple[int, bytes]:
     """The number of TFRecords in logdir's event files and the last one's payload.
 

@@ -9,6 +9,9 @@ from typing import Any, Optional
 from xfast.bench.libs import ALL
 
 ANCHORS = ("torch", "tensorboardX")
+# A reference whose samples spread wider than this (interquartile range over median) makes the
+# ratios taken against it meaningless: the row is flagged rather than trusted.
+NOISY_SPREAD = 0.25
 SHORT = {"xfast": "xfast", "torch": "torch", "tensorboardX": "tbX"}
 
 
@@ -25,6 +28,10 @@ class Row:
     met: Optional[bool] = None
     note: str = ""
     speedups: bool = True  # whether the ratio columns apply
+    # Per library: the interquartile range of the samples, printed as +- half its width.
+    spread: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Libraries whose samples scatter too widely for the row to mean much (flagged with "?").
+    noisy: set[str] = field(default_factory=set)
 
     def speedup(self, anchor: str) -> Optional[float]:
         """How many times better xfast is than `anchor` on this row (None if not measured)."""
@@ -50,6 +57,15 @@ class Section:
             self.problems.setdefault(lib, []).append(problem)
 
 
+def is_noisy(row: Row, lib: str) -> bool:
+    """Whether lib's samples on this row spread wider than NOISY_SPREAD of their median."""
+    v = row.values.get(lib)
+    if v is None or v == 0 or lib not in row.spread:
+        return False
+    lo, hi = row.spread[lib]
+    return (hi - lo) / abs(v) > NOISY_SPREAD
+
+
 def _fmt(v: Optional[float], unit: str) -> str:
     if v is None:
         return "-"
@@ -69,6 +85,22 @@ def _fmt(v: Optional[float], unit: str) -> str:
     return f"{v:.3g} {unit}"
 
 
+def _cell(row: Row, lib: str) -> str:
+    """A row's value for lib, with its spread when it has one: +- half the interquartile range
+    in points for percentages, relative to the median otherwise."""
+    v = row.values.get(lib)
+    text = _fmt(v, row.unit)
+    if v is None or lib not in row.spread:
+        return text
+    lo, hi = row.spread[lib]
+    half = (hi - lo) / 2
+    if row.unit == "%":
+        text += f" +-{half:.1f}"
+    elif v != 0:
+        text += f" +-{abs(half / v):.0%}"
+    return text + ("?" if lib in row.noisy else "")
+
+
 def _ratio(r: Optional[float]) -> str:
     return "-" if r is None else f"{r:.3g}x"
 
@@ -83,7 +115,7 @@ def render(env_lines: list[str], sections: list[Section], libs: list[str]) -> st
     for sec in sections:
         table = [head]
         for row in sec.rows:
-            cells = [row.metric] + [_fmt(row.values.get(lib), row.unit) for lib in shown]
+            cells = [row.metric] + [_cell(row, lib) for lib in shown]
             cells += [_ratio(row.speedup(a)) for a in anchors]
             met = "" if row.met is None else ("yes" if row.met else "NO")
             cells += [row.target, met]
@@ -134,6 +166,8 @@ def to_json(env: dict[str, Any], sections: list[Section], config: dict[str, Any]
                         "unit": r.unit,
                         "median": r.values,
                         "samples": r.samples,
+                        "spread": {k: list(v) for k, v in r.spread.items()},
+                        "noisy": sorted(r.noisy),
                         "higher_is_better": r.higher_is_better,
                         "speedup": {a: r.speedup(a) for a in ANCHORS},
                         "target": r.target,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xfast.bench import readback, tbx_flavour
+from xfast.bench import progress, readback, tbx_flavour
 from xfast.bench.config import Config
 from xfast.bench.libs import open_writer
 from xfast.bench.report import Row, Section
@@ -60,12 +60,14 @@ def run(libs: list[str], cfg: Config) -> Section:
     disk = Row("sustained to disk", "/s", higher_is_better=True, target=">= 2M scalars/s")
     cpu = Row("CPU time per call, all threads, to disk", "s")
     high_waters: list[int] = []
+    progress.stage("scalar", len(libs) * (cfg.scalar_repeats + 1))
     for lib in libs:
         calls = cfg.scalar_calls[lib]
         per_call: list[float] = []
         rates: list[float] = []
         cpus: list[float] = []
-        for _ in range(cfg.scalar_repeats):
+        for k in range(cfg.scalar_repeats):
+            progress.step(f"{lib}, run {k + 1} of {cfg.scalar_repeats} ({calls} calls)")
             t, rate, c, hw, problem = _timed_run(lib, calls)
             per_call.append(t)
             rates.append(rate)
@@ -76,6 +78,7 @@ def run(libs: list[str], cfg: Config) -> Section:
         caller.samples[lib], caller.values[lib] = per_call, median(per_call)
         disk.samples[lib], disk.values[lib] = rates, median(rates)
         cpu.samples[lib], cpu.values[lib] = cpus, median(cpus)
+        progress.step(f"{lib}, reading back {cfg.scalar_check_calls} values")
         sec.verdict(lib, _check_values(lib, cfg.scalar_check_calls))
     x = caller.values.get("xfast")
     if x is not None:

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""MediaWorker: one FIFO thread per SummaryWriter that encodes images, videos and audio and
-hands the serialized Summary to the event file, so the training thread only copies data."""
+"""MediaWorker: a few threads per SummaryWriter that encode images, videos and audio in
+parallel and settle each event's reserved place in its file, so the training thread only copies
+data and the file keeps the order of the calls."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import queue
 import sys
 import threading
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 # Jobs a worker holds before callers block: bounds the memory held by pending copies
 # (32 float 3x256x256 images are 25 MB) while absorbing bursts of a few dozen calls.
 QUEUE_CAPACITY = 32
+# Encoder threads per writer. PNG filtering (numpy) and deflate (zlib) release the GIL for most
+# of their time, so a few threads encode that many images at once; more would only compete
+# with the training loop for the cores.
+THREADS = max(1, min(4, (os.cpu_count() or 1)))
 # An idle worker thread exits after this long and is restarted by the next job, so a writer
 # that is dropped without close() leaves no thread behind.
 _IDLE_EXIT_S = 5.0
@@ -22,25 +27,34 @@ _IDLE_EXIT_S = 5.0
 _live_workers: weakref.WeakSet[MediaWorker] = weakref.WeakSet()
 
 
-class MediaWorker:
-    """Runs jobs in submission order on one background thread.
+class Slot(Protocol):
+    """Where a job's result goes: an event's reserved place (``_core.PendingSummary``)."""
 
-    A job is ``(build, sink)``: ``build()`` returns serialized Summary bytes, ``sink(bytes)``
-    writes them. Errors are kept and raised by the next ``submit``/``drain``.
+    def fill(self, summary: bytes, /) -> None: ...
+
+    def fail(self) -> None: ...
+
+
+class MediaWorker:
+    """Runs jobs on up to ``threads`` background threads, several at once.
+
+    A job is ``(build, slot)``: ``build()`` returns serialized Summary bytes, ``slot.fill``
+    takes them (or ``slot.fail()`` runs when ``build`` raises). The order events reach the file
+    is the order their slots were reserved, whichever job finishes first. Errors are kept and
+    raised by the next ``submit``/``drain``.
     """
 
-    def __init__(self, capacity: int = QUEUE_CAPACITY) -> None:
+    def __init__(self, capacity: int = QUEUE_CAPACITY, threads: int = THREADS) -> None:
         self._capacity = capacity
+        self._max_threads = threads
         self._reset()
         _live_workers.add(self)
 
     def _reset(self) -> None:
-        self._queue: queue.Queue[tuple[Callable[[], bytes], Callable[[bytes], None]]] = queue.Queue(
-            self._capacity
-        )
-        self._thread: Optional[threading.Thread] = None
-        # Held while starting the thread and enqueueing, and by the thread when it decides to
-        # exit on an empty queue: a job is never left in a queue nobody reads.
+        self._queue: queue.Queue[tuple[Callable[[], bytes], Slot]] = queue.Queue(self._capacity)
+        self._threads = 0
+        # Held while starting a thread and enqueueing, and by a thread when it decides to exit
+        # on an empty queue: a job is never left in a queue nobody reads.
         self._start_lock = threading.Lock()
         self._error_lock = threading.Lock()
         self._first_error: Optional[BaseException] = None
@@ -48,31 +62,32 @@ class MediaWorker:
         # Event files this worker wrote to, flushed at interpreter exit after the last job.
         self._files: weakref.WeakSet[Any] = weakref.WeakSet()
 
-    def submit(self, build: Callable[[], bytes], sink: Callable[[bytes], None], file: Any) -> None:
+    def submit(self, build: Callable[[], bytes], slot: Slot, file: Any) -> None:
         """Queues a job, blocking while the queue is full, then raises the error of any earlier
         job that failed (the new job stays queued: nothing more is lost). `file` is the
-        FileWriter `sink` writes to (flushed at interpreter exit)."""
+        FileWriter whose event `slot` holds a place in (flushed at interpreter exit)."""
         self._files.add(file)
         with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="xfast-media", daemon=True)
-                self._thread.start()
-            self._queue.put((build, sink))
+            if self._threads < self._max_threads:
+                self._threads += 1
+                threading.Thread(target=self._run, name="xfast-media", daemon=True).start()
+            self._queue.put((build, slot))
         self.raise_errors()
 
     def _run(self) -> None:
         while True:
             try:
-                build, sink = self._queue.get(timeout=_IDLE_EXIT_S)
+                build, slot = self._queue.get(timeout=_IDLE_EXIT_S)
             except queue.Empty:
                 with self._start_lock:
                     if self._queue.empty():
-                        self._thread = None
+                        self._threads -= 1
                         return
                 continue
             try:
-                sink(build())
+                slot.fill(build())
             except Exception as e:  # kept for the caller: a worker has nowhere to raise
+                slot.fail()  # the writer thread must not wait for it
                 with self._error_lock:
                     self._failed += 1
                     if self._first_error is None:
@@ -80,7 +95,7 @@ class MediaWorker:
             finally:
                 # Drop the job before waiting for the next one: it holds the data copy and the
                 # event file, which an idle thread must not keep alive.
-                del build, sink
+                del build, slot
                 self._queue.task_done()
 
     def drain(self) -> None:
@@ -100,7 +115,8 @@ class MediaWorker:
             ) from error
 
     def _after_fork_in_child(self) -> None:
-        # The thread is gone in the child and the queued copies are the parent's to write.
+        # The threads are gone in the child and the queued copies are the parent's to write
+        # (their slots, dropped with the old queue, fail without touching the parent's locks).
         self._reset()
 
 
