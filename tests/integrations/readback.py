@@ -56,7 +56,11 @@ def hparams(logdir: str) -> list[Any]:
     out = []
     for run in run_dirs(logdir):
         acc = load_run(os.path.join(logdir, run))
-        for tag, content in acc.PluginTagToContent("hparams").items():
+        try:
+            contents = acc.PluginTagToContent("hparams")
+        except KeyError:  # a run without hyperparameters
+            continue
+        for tag, content in contents.items():
             data = plugin_data_pb2.HParamsPluginData.FromString(content)
             out.append((tag, data))
     return out
