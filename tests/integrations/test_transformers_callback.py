@@ -8,36 +8,17 @@ import os
 from typing import Any
 
 import pytest
-import torch
+from hf_run import trainer
 from readback import assert_same_histograms, histograms, scalars, texts
-
-os.environ["HF_HUB_OFFLINE"] = "1"
 
 transformers = pytest.importorskip("transformers")
 from transformers.integrations import TensorBoardCallback as StockCallback  # noqa: E402
 
 from xfast.integrations.transformers import TensorBoardCallback  # noqa: E402
 
-STEPS = 4
 # Wall-clock figures of the final log: they differ between any two runs.
 TIMED = ("train/train_runtime", "train/train_samples_per_second", "train/train_steps_per_second")
-
-
-def _trainer(out: str, callbacks: list[Any]) -> Any:
-    """A 2-layer GPT-2 of width 32 on random token ids, logging every step."""
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(
-        vocab_size=64, n_positions=16, n_embd=32, n_layer=2, n_head=2
-    )
-    model = transformers.GPT2LMHeadModel(config)
-    ids = torch.randint(0, 64, (STEPS * 2, 16))
-    data = [{"input_ids": x, "labels": x} for x in ids]
-    args = transformers.TrainingArguments(
-        output_dir=out, max_steps=STEPS, per_device_train_batch_size=2, logging_steps=1,
-        report_to="none", save_strategy="no", use_cpu=True, seed=0, disable_tqdm=True,
-        dataloader_num_workers=0,
-    )
-    return transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=callbacks)
+_trainer = trainer
 
 
 class _StockHistograms(transformers.TrainerCallback):  # type: ignore[misc]
