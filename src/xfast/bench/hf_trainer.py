@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from xfast.bench import readback
 from xfast.bench.config import Config
+from xfast.bench.libs import open_writer
 from xfast.bench.report import Row, Section
 from xfast.bench.timing import median, now_ns, scratch_dir
 
@@ -70,9 +71,11 @@ def _train(logdir: str, steps: int, make_callbacks: Callable[[str], list[Any]]) 
         disable_tqdm=True, seed=0,
     )
     data = [{"input_ids": x, "labels": x} for x in ids]
-    transformers.Trainer(
+    trainer = transformers.Trainer(
         model=model, args=args, train_dataset=data, callbacks=[*make_callbacks(logdir), timer]
-    ).train()
+    )
+    trainer.remove_callback(transformers.PrinterCallback)  # the same in every run: noise
+    trainer.train()
     samples: list[float] = timer.samples[3:]
     return samples
 
@@ -98,6 +101,21 @@ def _variants(libs: list[str]) -> dict[tuple[str, str], Callable[[str], list[Any
 
         out["torch", "histograms"] = with_histograms
     return out
+
+
+def _flush_cost(lib: str, calls: int) -> list[float]:
+    """Seconds of each flush() after a log call's worth of scalars (what on_log does)."""
+    samples = []
+    with scratch_dir(f"hf-flush-{lib}") as d:
+        w = open_writer(lib, d)
+        for i in range(calls):
+            for tag in ("train/loss", "train/grad_norm", "train/learning_rate", "train/epoch"):
+                w.add_scalar(tag, 1.0 / (i + 1), i)
+            start = now_ns()
+            w.flush()
+            samples.append((now_ns() - start) / 1e9)
+        w.close()
+    return samples
 
 
 def _check(logdir: str, steps: int, histograms: bool) -> str:
@@ -157,4 +175,9 @@ def run(libs: list[str], cfg: Config) -> Section:
         if "xfast" in over_row.values and kind == "histograms":
             over_row.met = over_row.values["xfast"] <= 10
         sec.rows += [step_row, over_row]
+    flush_row = Row("flush() after 4 scalars (each on_log)", "s")
+    for lib in libs:
+        samples = _flush_cost(lib, 10 * steps)
+        flush_row.samples[lib], flush_row.values[lib] = samples, median(samples)
+    sec.rows.append(flush_row)
     return sec

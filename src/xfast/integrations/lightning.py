@@ -6,21 +6,15 @@ histograms of every parameter and gradient."""
 from __future__ import annotations
 
 try:
-    from lightning.fabric.loggers.logger import _DummyExperiment
-    from lightning.fabric.loggers.tensorboard import TensorBoardLogger as _FabricLogger
-    from lightning.fabric.utilities.cloud_io import get_filesystem
-    from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
     from lightning.pytorch import Callback
     from lightning.pytorch.loggers import TensorBoardLogger as _StockLogger
+
+    _FABRIC = "lightning.fabric"
 except ImportError:  # only the standalone package is installed
-    from lightning_fabric.loggers.logger import _DummyExperiment
-    from lightning_fabric.loggers.tensorboard import TensorBoardLogger as _FabricLogger
-    from lightning_fabric.utilities.cloud_io import get_filesystem
-    from lightning_fabric.utilities.logger import _convert_params, _flatten_dict
-    from lightning_fabric.utilities.rank_zero import rank_zero_only
     from pytorch_lightning import Callback
     from pytorch_lightning.loggers import TensorBoardLogger as _StockLogger
+
+    _FABRIC = "lightning_fabric"
 
 from xfast.integrations.lightning_base import HistogramMixin, LoggerMixin
 
@@ -49,12 +43,7 @@ class TensorBoardLogger(LoggerMixin, _StockLogger):  # type: ignore[misc]
     ``flush()`` Lightning calls on every logging step never waits on the GPU.
     """
 
-    _rank_zero_only = rank_zero_only
-    _dummy_experiment = _DummyExperiment
-    _fabric_logger = _FabricLogger
-    _get_filesystem = staticmethod(get_filesystem)
-    _convert_params = staticmethod(_convert_params)
-    _flatten_dict = staticmethod(_flatten_dict)
+    _fabric_package = _FABRIC
 
 
 class HistogramCallback(HistogramMixin, Callback):  # type: ignore[misc]

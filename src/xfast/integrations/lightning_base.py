@@ -5,6 +5,8 @@ their package's classes. Imports no framework."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 from argparse import Namespace
 from collections.abc import Iterable
@@ -15,20 +17,20 @@ from xfast.summary import hparams
 from xfast.writer import SummaryWriter
 
 
+@functools.cache
+def _fabric(package: str, module: str, name: str) -> Any:
+    """`name` of ``<package>.<module>``, where package is ``lightning.fabric`` (in the
+    ``lightning`` package) or ``lightning_fabric`` (beside ``pytorch_lightning``)."""
+    return getattr(importlib.import_module(f"{package}.{module}"), name)
+
+
 class LoggerMixin:
     """Overrides the parts of Lightning's ``TensorBoardLogger`` that need tensorboard: the
     constructor's check, the writer it builds and the hyperparameter summaries."""
 
-    # Set by each package's class: its ``rank_zero_only`` (whose ``.rank`` Lightning sets), the
-    # no-op experiment other ranks get, fabric's TensorBoardLogger (whose __init__ refuses to run
-    # without tensorboard, so this one runs the constructors above it instead), and the
-    # package's helpers the stock logger uses (as staticmethods).
-    _rank_zero_only: Any
-    _dummy_experiment: Any
-    _fabric_logger: Any
-    _get_filesystem: Any
-    _convert_params: Any
-    _flatten_dict: Any
+    # Set by each package's class: where its fabric lives (its rank_zero_only, whose .rank
+    # Lightning sets; the no-op experiment other ranks get; the stock logger's helpers).
+    _fabric_package: str
     _experiment: Optional[SummaryWriter]
     _kwargs: dict[str, Any]
     log_dir: str
@@ -46,7 +48,10 @@ class LoggerMixin:
         sub_dir: Optional[Union[str, os.PathLike[str]]] = None,
         **kwargs: Any,
     ) -> None:
-        super(self._fabric_logger, self).__init__()
+        # Fabric's TensorBoardLogger.__init__ refuses to run without tensorboard: run the
+        # constructors above it, then set what it sets.
+        fabric_logger = _fabric(self._fabric_package, "loggers.tensorboard", "TensorBoardLogger")
+        super(fabric_logger, self).__init__()
         root_dir = os.fspath(save_dir)
         self._root_dir = root_dir
         self._name = name or ""
@@ -54,11 +59,16 @@ class LoggerMixin:
         self._sub_dir = None if sub_dir is None else os.fspath(sub_dir)
         self._default_hp_metric = default_hp_metric
         self._prefix = prefix
-        self._fs = self._get_filesystem(root_dir)
+        self._fs = _fabric(self._fabric_package, "utilities.cloud_io", "get_filesystem")(root_dir)
         self._experiment = None
         self._kwargs = kwargs
         self._log_graph = log_graph
         self.hparams = {}
+
+    def _rank(self) -> int:
+        """The global rank, as Lightning has set it."""
+        rank: int = _fabric(self._fabric_package, "utilities.rank_zero", "rank_zero_only").rank
+        return rank
 
     @property
     def experiment(self) -> Any:
@@ -67,8 +77,8 @@ class LoggerMixin:
 
             self.logger.experiment.add_histogram(...)
         """
-        if self._rank_zero_only.rank != 0:
-            return self._dummy_experiment()
+        if self._rank() != 0:
+            return _fabric(self._fabric_package, "loggers.logger", "_DummyExperiment")()
         if self._experiment is None:
             if self.root_dir:
                 self._fs.makedirs(self.root_dir, exist_ok=True)
@@ -90,11 +100,12 @@ class LoggerMixin:
             metrics: Metric names and values (a bare value is logged as ``hp_metric``).
             step: Optional global step number for the logged metrics.
         """
-        if self._rank_zero_only.rank != 0:
+        if self._rank() != 0:
             return
-        params = self._convert_params(params)
+        params = _fabric(self._fabric_package, "utilities.logger", "_convert_params")(params)
         self.hparams.update(params)
-        flat = self._sanitize_params(self._flatten_dict(params))  # type: ignore[attr-defined]
+        flatten = _fabric(self._fabric_package, "utilities.logger", "_flatten_dict")
+        flat = self._sanitize_params(flatten(params))  # type: ignore[attr-defined]
         if metrics is None:
             if self._default_hp_metric:
                 metrics = {"hp_metric": -1}

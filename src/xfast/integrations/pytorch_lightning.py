@@ -4,11 +4,6 @@ callback (see ``xfast.integrations.lightning``, which serves ``lightning.pytorch
 
 from __future__ import annotations
 
-from lightning_fabric.loggers.logger import _DummyExperiment
-from lightning_fabric.loggers.tensorboard import TensorBoardLogger as _FabricLogger
-from lightning_fabric.utilities.cloud_io import get_filesystem
-from lightning_fabric.utilities.logger import _convert_params, _flatten_dict
-from lightning_fabric.utilities.rank_zero import rank_zero_only
 from pytorch_lightning import Callback
 from pytorch_lightning.loggers import TensorBoardLogger as _StockLogger
 
@@ -20,12 +15,7 @@ class TensorBoardLogger(LoggerMixin, _StockLogger):  # type: ignore[misc]
     ``xfast.SummaryWriter``: as ``xfast.integrations.lightning.TensorBoardLogger``, for
     ``Trainer``s of the ``pytorch_lightning`` package."""
 
-    _rank_zero_only = rank_zero_only
-    _dummy_experiment = _DummyExperiment
-    _fabric_logger = _FabricLogger
-    _get_filesystem = staticmethod(get_filesystem)
-    _convert_params = staticmethod(_convert_params)
-    _flatten_dict = staticmethod(_flatten_dict)
+    _fabric_package = "lightning_fabric"
 
 
 class HistogramCallback(HistogramMixin, Callback):  # type: ignore[misc]
