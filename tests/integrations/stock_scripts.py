@@ -1,11 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Unmodified stock-logging scripts of each framework (tiny, no downloads), run by
-test_patch.py after xfast.patch(): python stock_scripts.py FRAMEWORK LOGDIR."""
+test_patch.py after xfast.patch(), each a function of the log directory."""
 
 from __future__ import annotations
 
 import os
-import sys
 
 
 def lightning(logdir: str) -> None:
@@ -47,6 +46,3 @@ def tensorboardx_writer(logdir: str) -> None:
         for step in range(3):
             w.add_scalar("loss", 1.0 / (step + 1), step)
 
-
-if __name__ == "__main__":
-    globals()[sys.argv[1]](sys.argv[2])
