@@ -13,7 +13,7 @@ from xfast.bench import readback
 from xfast.bench.config import Config
 from xfast.bench.libs import open_writer
 from xfast.bench.report import Row, Section
-from xfast.bench.timing import median, now_ns, scratch_dir
+from xfast.bench.timing import cpu_ns, median, now_ns, scratch_dir
 
 # Model size: a 2-layer GPT-2 of width 128 (0.4M parameters, 30 tensors), 4 x 64 tokens a step.
 _WIDTH, _LAYERS, _SEQ, _BATCH = 128, 2, 64, 4
@@ -24,18 +24,19 @@ def _callbacks() -> tuple[Any, Any]:
     import transformers
 
     class StepTimer(transformers.TrainerCallback):  # type: ignore[misc]
-        """Wall time of each optimizer step, from on_step_begin to on_step_end (on_log
-        included: the Trainer logs inside the step's end)."""
+        """(wall, CPU of all threads) seconds of each step, from one on_step_begin to the next
+        (the Trainer's on_log for a step runs after its on_step_end)."""
 
         def __init__(self) -> None:
-            self.samples: list[float] = []
-            self._start = 0
+            self.samples: list[tuple[float, float]] = []
+            self._start = (0, 0)
 
         def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self._start = now_ns()
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.samples.append((now_ns() - self._start) / 1e9)
+            now = (now_ns(), cpu_ns())
+            if self._start[0]:
+                self.samples.append(((now[0] - self._start[0]) / 1e9,
+                                     (now[1] - self._start[1]) / 1e9))
+            self._start = now
 
     class StockHistograms(transformers.TrainerCallback):  # type: ignore[misc]
         """A user's per-step histograms through torch's writer: add_histogram per tensor."""
@@ -52,8 +53,10 @@ def _callbacks() -> tuple[Any, Any]:
     return StepTimer, StockHistograms
 
 
-def _train(logdir: str, steps: int, make_callbacks: Callable[[str], list[Any]]) -> list[float]:
-    """Step times of one Trainer run (the first 3 steps, warm-up, left out)."""
+def _train(
+    logdir: str, steps: int, make_callbacks: Callable[[str], list[Any]]
+) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each step of one Trainer run (the first 3, warm-up, left out)."""
     import torch
     import transformers
 
@@ -76,7 +79,7 @@ def _train(logdir: str, steps: int, make_callbacks: Callable[[str], list[Any]]) 
     )
     trainer.remove_callback(transformers.PrinterCallback)  # the same in every run: noise
     trainer.train()
-    samples: list[float] = timer.samples[3:]
+    samples: list[tuple[float, float]] = timer.samples[3:]
     return samples
 
 
@@ -144,7 +147,7 @@ def run(libs: list[str], cfg: Config) -> Section:
         # No-logging runs before and after the others, pooled: machine load drifts.
         with scratch_dir("hf-none") as d:
             bare = _train(d, steps, lambda _: [])
-        times: dict[tuple[str, str], list[float]] = {}
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for (lib, kind), make in _variants(libs).items():
             with scratch_dir(f"hf-{lib}-{kind}") as d:
                 os.environ["TENSORBOARD_LOGGING_DIR"] = os.path.join(d, "tb")
@@ -158,26 +161,31 @@ def run(libs: list[str], cfg: Config) -> Section:
             os.environ.pop("TENSORBOARD_LOGGING_DIR", None)
         else:
             os.environ["TENSORBOARD_LOGGING_DIR"] = saved
+    bare_wall, bare_cpu = [w for w, _ in bare], [c for _, c in bare]
     bare_row = Row("step, no logging", "s", speedups=False)
-    bare_row.samples["xfast"], bare_row.values["xfast"] = bare, median(bare)
+    bare_row.samples["xfast"], bare_row.values["xfast"] = bare_wall, median(bare_wall)
     bare_row.note = ("no TensorBoard callback, run first and last (shown in the xfast column); "
-                     "the Trainer still computes and prints its logs each step")
+                     "the Trainer still computes its logs each step")
     sec.rows.append(bare_row)
     for kind, label, target in (("scalars", "scalars every step", "within noise"),
                                 ("histograms", "+ every histogram each step", "<= +10%")):
         step_row = Row(f"step, {label}", "s")
         over_row = Row(f"overhead vs no logging, {label}", "%", target=target, speedups=False)
+        cpu_row = Row(f"overhead vs no logging, {label}, CPU time", "%", speedups=False)
         for (lib, k), samples in times.items():
-            if k == kind:
-                step_row.samples[lib], step_row.values[lib] = samples, median(samples)
-                over = (median(samples) / median(bare) - 1) * 100
-                over_row.samples[lib], over_row.values[lib] = [over], over
+            if k != kind:
+                continue
+            wall, cpu = [w for w, _ in samples], [c for _, c in samples]
+            step_row.samples[lib], step_row.values[lib] = wall, median(wall)
+            for row, got, base in ((over_row, wall, bare_wall), (cpu_row, cpu, bare_cpu)):
+                over = (median(got) / median(base) - 1) * 100
+                row.samples[lib], row.values[lib] = [over], over
         if "xfast" in over_row.values and kind == "histograms":
             over_row.met = over_row.values["xfast"] <= 10
-        sec.rows += [step_row, over_row]
+        sec.rows += [step_row, over_row, cpu_row]
     flush_row = Row("flush() after 4 scalars (each on_log)", "s")
     for lib in libs:
-        samples = _flush_cost(lib, 10 * steps)
-        flush_row.samples[lib], flush_row.values[lib] = samples, median(samples)
+        flushes = _flush_cost(lib, 10 * steps)
+        flush_row.samples[lib], flush_row.values[lib] = flushes, median(flushes)
     sec.rows.append(flush_row)
     return sec
