@@ -5,14 +5,12 @@ process and in two (gloo on CPU)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from conftest import event_files, run_dirs
 from readback import hparams, scalars, texts
+from two_ranks import run_two_ranks
 
 accelerate = pytest.importorskip("accelerate")
 
@@ -54,23 +52,9 @@ def test_same_events_as_the_stock_tracker(tmp_path: Any) -> None:
     assert ymls[0] == ymls[1] == ["hparams.yml"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_two_processes_write_one_event_file_from_rank_0(tmp_path: Any) -> None:
-    worker = os.path.join(os.path.dirname(__file__), "accelerate_worker.py")
-    port, logdir = str(_free_port()), str(tmp_path / "logs")
-    env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
-    procs = [
-        subprocess.Popen([sys.executable, worker, str(r), port, logdir], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for r in range(2)
-    ]
-    outs = [p.communicate(timeout=120)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
+    logdir = str(tmp_path / "logs")
+    run_two_ranks("accelerate_worker.py", logdir)
     run = os.path.join(logdir, "run")
     assert len(event_files(run)) == 1
     assert scalars(run)["loss"] == [(0, 0.5), (1, 1.5), (2, 2.5)]

@@ -14,6 +14,7 @@ import pytest
 from conftest import event_files, run_dirs
 from lightning_run import fit
 from readback import assert_same_histograms, histograms, hparams, scalars
+from two_ranks import run_two_ranks
 
 # Lightning's own use of torch's pytree API, on torch 2.13: not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec.*:FutureWarning")
@@ -103,3 +104,15 @@ def test_ddp_two_processes_write_one_event_file_from_rank_0(tmp_path: Any) -> No
     assert len(event_files(run)) == 1
     assert [s for s, _ in scalars(run)["train_loss"]] == [0, 1, 2, 3]
     assert all([s for s, _ in h] == [0, 2] for h in histograms(run).values())
+
+
+def test_fsdp2_histograms_from_both_callbacks(tmp_path: Any) -> None:
+    """Under FSDP2 (DTensor parameters, 2 gloo processes) both callbacks' hooks run the
+    collective histograms on every rank and rank 0 writes them: equal to add_histogram of the
+    gathered tensors."""
+    run_two_ranks("fsdp_worker.py", str(tmp_path))
+    want = histograms(str(tmp_path / "ref" / "rank0"))
+    assert len(want) == 8
+    for run in ("hf", os.path.join("pl", "version_0")):
+        assert len(event_files(str(tmp_path / run))) == 1, run
+        assert_same_histograms(histograms(str(tmp_path / run)), want)

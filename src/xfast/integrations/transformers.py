@@ -11,6 +11,7 @@ from transformers import TrainerCallback
 from transformers.integrations.integration_utils import default_logdir, rewrite_logs
 from transformers.utils import logging
 
+from xfast.distributed.sharded import is_dtensor
 from xfast.writer import SummaryWriter
 
 logger = logging.get_logger(__name__)
@@ -35,7 +36,8 @@ class TensorBoardCallback(TrainerCallback):  # type: ignore[misc]
             parameter and its gradient (``SummaryWriter.add_histograms`` with ``grads=True``:
             tags ``parameters/<name>`` and ``gradients/<name>``), after gradient clipping and
             before the optimizer step, at the step the optimizer is completing
-            (``state.global_step + 1``, the step its loss is logged at). None: no histograms.
+            (``state.global_step + 1``, the step its loss is logged at), on world rank 0 (on
+            every rank for FSDP2's DTensor parameters, written by rank 0). None: no histograms.
 
     Differences from the stock callback:
         * Needs neither ``tensorboard`` nor ``tensorboardX``.
@@ -56,6 +58,9 @@ class TensorBoardCallback(TrainerCallback):  # type: ignore[misc]
             )
         self.tb_writer = tb_writer
         self.histogram_steps = histogram_steps
+        # Off world rank 0, under FSDP2 (DTensor parameters, whose histograms are collective):
+        # a writer that only takes part (ranks="zero" under the process group writes nothing).
+        self._shard_writer: Optional[SummaryWriter] = None
         self.logging_dir = os.getenv("TENSORBOARD_LOGGING_DIR", None)
         if self.logging_dir is not None:
             self.logging_dir = os.path.expanduser(self.logging_dir)
@@ -80,17 +85,24 @@ class TensorBoardCallback(TrainerCallback):  # type: ignore[misc]
             self.tb_writer.add_text("model_config", model.config.to_json_string())
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        """Logs the histograms of parameters and gradients every ``histogram_steps`` steps."""
-        if self.histogram_steps is None or not state.is_world_process_zero:
-            return
+        """Logs the histograms of parameters and gradients every ``histogram_steps`` steps: on
+        world rank 0, and on every rank when the parameters are DTensors (FSDP2)."""
         step = state.global_step + 1
         model = kwargs.get("model")
-        if model is None or step % self.histogram_steps:
+        if self.histogram_steps is None or model is None or step % self.histogram_steps:
             return
-        if self.tb_writer is None:
-            self._init_summary_writer(args)
-        assert self.tb_writer is not None
-        self.tb_writer.add_histograms(model.named_parameters(), step, grads=True)
+        if state.is_world_process_zero:
+            if self.tb_writer is None:
+                self._init_summary_writer(args)
+            writer = self.tb_writer
+        else:
+            if self._shard_writer is None:
+                if not any(is_dtensor(p) for _, p in model.named_parameters()):
+                    return
+                self._shard_writer = SummaryWriter(log_dir=args.output_dir)
+            writer = self._shard_writer
+        assert writer is not None
+        writer.add_histograms(model.named_parameters(), step, grads=True)
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: Optional[dict[str, Any]] = None,
@@ -117,6 +129,7 @@ class TensorBoardCallback(TrainerCallback):  # type: ignore[misc]
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Closes the writer (an injected one too, as the stock callback does)."""
-        if self.tb_writer is not None:
-            self.tb_writer.close()
-            self.tb_writer = None
+        for writer in (self.tb_writer, self._shard_writer):
+            if writer is not None:
+                writer.close()
+        self.tb_writer = self._shard_writer = None
