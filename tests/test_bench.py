@@ -31,7 +31,9 @@ def test_quick_benchmark_runs_and_xfast_is_correct(tmp_path: Any) -> None:
     assert proc.stderr == ""  # no progress line: stderr is a pipe here
     data = json.loads(out.read_text())
     titles = [s["title"] for s in data["sections"]]
-    assert [t.split()[0] for t in titles] == ["add_scalar", "add_histogram", "caller", "training"]
+    assert [t.split()[0] for t in titles] == [
+        "add_scalar", "add_histogram", "caller", "training", "HF"
+    ]
     for section in data["sections"]:
         assert section["correct"]["xfast"] is True, section["problems"]
         for row in section["rows"]:

@@ -12,8 +12,9 @@ and ``summary``; ``plugins``, ``device`` and ``distributed``, which do not know 
 # file_writer's close of every file, and remote's upload (registered by file_writer's import
 # of it) runs after that close.
 from xfast.file_writer import FileWriter
+from xfast.patching import patch, unpatch
 from xfast.writer import SummaryWriter
 
 __version__ = "0.1.0"
 
-__all__ = ["FileWriter", "SummaryWriter", "__version__"]
+__all__ = ["FileWriter", "SummaryWriter", "__version__", "patch", "unpatch"]

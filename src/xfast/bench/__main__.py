@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python -m xfast.bench [--quick] [--only scalar|histogram|methods|train] [--libs ...]
+"""python -m xfast.bench [--quick] [--only scalar|histogram|methods|train|hf_trainer] [--libs ...]
 [--json PATH|-] [--plot PATH]"""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from xfast.bench import env, histogram, libs, methods, progress, scalar, train
+from xfast.bench import env, hf_trainer, histogram, libs, methods, progress, scalar, train
 from xfast.bench.config import FULL, QUICK, Config
 from xfast.bench.report import Section, render, to_json
 
@@ -20,6 +20,7 @@ SCENARIOS: dict[str, Callable[[list[str], Config], Section]] = {
     "histogram": histogram.run,
     "methods": methods.run,
     "train": train.run,
+    "hf_trainer": hf_trainer.run,
 }
 
 
