@@ -26,6 +26,8 @@ class Config:
     # Steps per block, and pairs of (bare, logged) blocks per library (xfast, the others).
     train_block_steps: int = 4
     train_blocks: tuple[int, int] = (10, 3)
+    # HF Trainer row: optimizer steps per run (each variant, and the no-logging runs).
+    hf_trainer_steps: int = 10
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -45,6 +47,7 @@ FULL = Config(
     train_batch=64,
     train_block_steps=4,
     train_blocks=(10, 3),  # xfast: 40 logged steps, so its median overhead holds to ~1 point
+    hf_trainer_steps=40,
 )
 
 QUICK = Config(
@@ -59,4 +62,5 @@ QUICK = Config(
     train_batch=32,
     train_block_steps=3,
     train_blocks=(4, 2),
+    hf_trainer_steps=10,
 )

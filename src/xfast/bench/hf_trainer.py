@@ -141,7 +141,7 @@ def run(libs: list[str], cfg: Config) -> Section:
     if importlib.util.find_spec("transformers") is None:
         sec.verdict("xfast", "transformers is not installed (pip install 'xfast[transformers]')")
         return sec
-    steps = max(10, cfg.train_steps[0])
+    steps = cfg.hf_trainer_steps
     saved = os.environ.get("TENSORBOARD_LOGGING_DIR")
     try:
         # No-logging runs before and after the others, pooled: machine load drifts.
