@@ -63,8 +63,12 @@ def _train(
     timer_cls, _ = _callbacks()
     timer = timer_cls()
     torch.manual_seed(0)
+    # transformers' config advice (its loss type default) is not the benchmark's output: with
+    # --json to a pipe, nothing but the JSON is printed.
+    transformers.logging.set_verbosity_error()
     config = transformers.GPT2Config(
-        vocab_size=256, n_positions=_SEQ, n_embd=_WIDTH, n_layer=_LAYERS, n_head=4
+        vocab_size=256, n_positions=_SEQ, n_embd=_WIDTH, n_layer=_LAYERS, n_head=4,
+        bos_token_id=0, eos_token_id=0,
     )
     model = transformers.GPT2LMHeadModel(config)
     ids = torch.randint(0, 256, (steps * _BATCH, _SEQ))
