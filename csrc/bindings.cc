@@ -313,6 +313,7 @@ PyMethodDef kAddScalarDef = {
 template <typename T>
 py::array_t<T> column_array(Column<T>& c) {
   const std::size_t n = c.size();
+  if (n == 0) return py::array_t<T>(0);
   T* data = c.release().release();
   py::capsule owner(data, [](void* p) { delete[] static_cast<T*>(p); });
   return py::array_t<T>(static_cast<py::ssize_t>(n), data, owner);

@@ -293,7 +293,8 @@ class Scanner {
                    (!has_regex_ || regexec(&regex_, t.name.c_str(), 0, nullptr, 0) == 0);
     }
     TagData& t = out_->tags[id];
-    if (v.has_metadata && t.plugin_name.empty() && t.plugin_content.empty()) {
+    if (v.has_metadata && !t.has_metadata) {  // the first metadata of a tag wins, as in TensorBoard
+      t.has_metadata = true;
       t.plugin_name.assign(v.plugin_name);
       t.plugin_content.assign(v.plugin_content);
     }
@@ -439,8 +440,8 @@ class Scanner {
 
   void commit(const PendingValue& v, int64_t step, double wall_time, uint64_t offset,
               std::size_t len) {
-    if (v.kind == ValueKind::kNone) return;
-    const uint32_t id = intern(v.tag, v);
+    if (v.kind == ValueKind::kNone && !v.has_metadata) return;
+    const uint32_t id = intern(v.tag, v);  // a value of metadata alone (hparams) still names its tag
     TagData& t = out_->tags[id];
     if (!t.selected) return;
     switch (v.kind) {

@@ -94,6 +94,7 @@ struct OtherValue {
 
 struct TagData {
   std::string name;
+  bool has_metadata = false;   // some value of the tag carried SummaryMetadata
   std::string plugin_name;     // from the first value of the tag that carried metadata
   std::string plugin_content;  // SummaryMetadata.plugin_data.content of that value
   bool selected = true;        // passed the tag filter
