@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python -m xfast.bench [--quick] [--only scalar|histogram|train] [--libs ...] [--json PATH]"""
+"""python -m xfast.bench [--quick] [--only scalar|histogram|train|read] [--libs ...] [--json PATH]"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from xfast.bench import env, histogram, libs, scalar, train
+from xfast.bench import env, histogram, libs, read, scalar, train
 from xfast.bench.config import FULL, QUICK, Config
 from xfast.bench.report import Section, render, to_json
 
@@ -17,6 +17,7 @@ SCENARIOS: dict[str, Callable[[list[str], Config], Section]] = {
     "scalar": scalar.run,
     "histogram": histogram.run,
     "train": train.run,
+    "read": read.run,
 }
 
 
