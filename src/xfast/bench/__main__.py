@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python -m xfast.bench [--quick] [--only scalar|histogram|train|read] [--libs ...] [--json PATH]"""
+"""python -m xfast.bench [--quick] [--only scalar|histogram|train|read] [--libs ...] [--json P]"""
 
 from __future__ import annotations
 

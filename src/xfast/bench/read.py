@@ -114,8 +114,16 @@ def _rust_load_cycle(d: str, checksum: bool) -> float:
     """Seconds of the Rust data server's first load cycle over d, from its own log line."""
     import tensorboard_data_server
 
-    cmd = [tensorboard_data_server.server_binary(), "--logdir", d, "--reload", "once",
-           "--port", "0", "-v"] + (["--checksum"] if checksum else [])
+    cmd = [
+        tensorboard_data_server.server_binary(),
+        "--logdir",
+        d,
+        "--reload",
+        "once",
+        "--port",
+        "0",
+        "-v",
+    ] + (["--checksum"] if checksum else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
@@ -132,11 +140,10 @@ def _rust_load_cycle(d: str, checksum: bool) -> float:
 def _peak_child(d: str) -> tuple[int, int]:
     """In a fresh interpreter: (peak anonymous resident bytes the scalar read added, bytes of
     the arrays it returned)."""
-    code = (
-        "import sys; from xfast.bench.read import _peak_here; "
-        "print(*_peak_here(sys.argv[1]))"
+    code = "import sys; from xfast.bench.read import _peak_here; print(*_peak_here(sys.argv[1]))"
+    out = subprocess.run(
+        [sys.executable, "-c", code, d], capture_output=True, text=True, check=True
     )
-    out = subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, check=True)
     peak, returned = out.stdout.split()
     return int(peak), int(returned)
 
@@ -170,16 +177,25 @@ def _peak_here(d: str) -> tuple[int, int]:
     peak[0] = max(peak[0], _rss_anon())
     done.set()
     t.join()
-    returned = sum(a.step.nbytes + a.value.nbytes + a.wall_time.nbytes
-                   for tags in arrays.values() for a in tags.values())
+    returned = sum(
+        a.step.nbytes + a.value.nbytes + a.wall_time.nbytes
+        for tags in arrays.values()
+        for a in tags.values()
+    )
     return peak[0] - base, returned
 
 
 def _row(metric: str, n: int, times: Sequence[float], note: str = "") -> Row:
     rates = [n / t for t in times if t > 0]
-    return Row(metric, "/s", values={"xfast": median(rates)}, samples={"xfast": rates},
-               higher_is_better=True, speedups=False,
-               note=f"{median(list(times)):.3g} s for {n} events" + (f"; {note}" if note else ""))
+    return Row(
+        metric,
+        "/s",
+        values={"xfast": median(rates)},
+        samples={"xfast": rates},
+        higher_is_better=True,
+        speedups=False,
+        note=f"{median(list(times)):.3g} s for {n} events" + (f"; {note}" if note else ""),
+    )
 
 
 def _readers(d: str, kind: str, total: int, repeats: int, sec: Section) -> None:
@@ -192,10 +208,16 @@ def _readers(d: str, kind: str, total: int, repeats: int, sec: Section) -> None:
     rust = {ck: [_rust_load_cycle(d, ck) for _ in range(repeats)] for ck in (False, True)}
     t_tbp, n_tbp = _timed(lambda: _tbparse(d, kind), 1)
     t_acc, n_acc = _timed(lambda: _accumulator(d, kind), 1)
-    for name, n in (("arrays", n_arr), ("DataFrame", n_df), ("tbparse", n_tbp),
-                    ("EventAccumulator", n_acc)):
-        sec.verdict("xfast" if name in ("arrays", "DataFrame") else name,
-                    "" if n == total else f"{label}: {name} returned {n} events, expected {total}")
+    for name, n in (
+        ("arrays", n_arr),
+        ("DataFrame", n_df),
+        ("tbparse", n_tbp),
+        ("EventAccumulator", n_acc),
+    ):
+        sec.verdict(
+            "xfast" if name in ("arrays", "DataFrame") else name,
+            "" if n == total else f"{label}: {name} returned {n} events, expected {total}",
+        )
     rust_ck = median(rust[True])
     arr_row = _row(f"{label}: xfast arrays", n_arr, t_arr)
     arr_row.target = f">= {GOAL_VS_RUST:g}x Rust --checksum"
@@ -207,7 +229,9 @@ def _readers(d: str, kind: str, total: int, repeats: int, sec: Section) -> None:
     sec.rows += [
         arr_row,
         df_row,
-        _row(f"{label}: Rust data server", total, rust[False], "1,000-point reservoirs, CRCs skipped"),
+        _row(
+            f"{label}: Rust data server", total, rust[False], "1,000-point reservoirs, CRCs skipped"
+        ),
         _row(f"{label}: Rust data server --checksum", total, rust[True], "1,000-point reservoirs"),
         _row(f"{label}: tbparse", n_tbp, t_tbp),
         _row(f"{label}: EventAccumulator (keep all)", n_acc, t_acc),
@@ -227,13 +251,18 @@ def run(libs: list[str], cfg: Config) -> Section:
         _readers(d, "scalars", runs * tags * steps, repeats, sec)
         peak, returned = _peak_child(d)
         ratio = peak / returned
-        sec.rows.append(Row(
-            f"{runs * tags * steps // 1000}k scalars: xfast arrays peak / returned bytes", "x",
-            values={"xfast": ratio}, speedups=False, target=f"<= {GOAL_PEAK:g}",
-            met=ratio <= GOAL_PEAK, note=f"peak {peak / 2**20:.1f} MiB, arrays {returned / 2**20:.1f} MiB",
-        ))
+        sec.rows.append(
+            Row(
+                f"{runs * tags * steps // 1000}k scalars: xfast arrays peak / returned bytes",
+                "x",
+                values={"xfast": ratio},
+                speedups=False,
+                target=f"<= {GOAL_PEAK:g}",
+                met=ratio <= GOAL_PEAK,
+                note=f"peak {peak / 2**20:.1f} MiB, arrays {returned / 2**20:.1f} MiB",
+            )
+        )
     with scratch_dir("read-histograms") as d:
         _write_histograms(d, hists)
         _readers(d, "histograms", hists, repeats, sec)
     return sec
-

@@ -38,13 +38,18 @@ def follow(
         new = False
         if grown:
             found = _scan.scan(
-                grown, tag_glob=tag_glob or "", tag_regex=tag_regex or "",
-                purge_orphaned_data=False, start_offsets=[offsets.get(p, 0) for _r, p in grown],
+                grown,
+                tag_glob=tag_glob or "",
+                tag_regex=tag_regex or "",
+                purge_orphaned_data=False,
+                start_offsets=[offsets.get(p, 0) for _r, p in grown],
             )
             for data in found:
                 offsets[data.path] = data.end_offset
-                if any(len(t.scalars) or len(t.tensors) or len(t.histograms) or t.others
-                       for t in data.tags.values()):
+                if any(
+                    len(t.scalars) or len(t.tensors) or len(t.histograms) or t.others
+                    for t in data.tags.values()
+                ):
                     new = True
                     yield data
         now = time.monotonic()

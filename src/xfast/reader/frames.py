@@ -33,8 +33,14 @@ _NON_TENSOR_PLUGINS = ("text", "hparams")
 class _Block:
     """One tag's rows from one file: numpy columns (or lists) of equal length."""
 
-    def __init__(self, file: FileData, tag: str, step: npt.NDArray[np.int64],
-                 wall_time: npt.NDArray[np.float64], values: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        file: FileData,
+        tag: str,
+        step: npt.NDArray[np.int64],
+        wall_time: npt.NDArray[np.float64],
+        values: dict[str, Any],
+    ) -> None:
         self.file = file
         self.tag = tag
         self.step = step
@@ -46,7 +52,9 @@ def scalars(files: Sequence[FileData], pivot: bool, extra: set[str]) -> pd.DataF
     """The ``.scalars`` frame (simple_value scalars)."""
     blocks = [
         _Block(f, t.name, t.scalars.step, t.scalars.wall_time, {"value": t.scalars.value})
-        for f in files for t in f.tags.values() if len(t.scalars)
+        for f in files
+        for t in f.tags.values()
+        if len(t.scalars)
     ]
     return _frame(blocks, ["value"], pivot, extra)
 
@@ -60,7 +68,11 @@ def tensors(files: Sequence[FileData], pivot: bool, extra: set[str]) -> pd.DataF
             if t.plugin_name in _NON_TENSOR_PLUGINS:
                 continue
             if len(t.tensors):
-                blocks.append(_Block(f, t.name, t.tensors.step, t.tensors.wall_time, {"value": t.tensors.value}))
+                blocks.append(
+                    _Block(
+                        f, t.name, t.tensors.step, t.tensors.wall_time, {"value": t.tensors.value}
+                    )
+                )
             rest = [o for o in t.others if o.value.HasField("tensor")]
             if rest:
                 blocks.append(_others_block(f, t.name, rest, {"value": _tensor_value}))
@@ -148,8 +160,12 @@ def _text_value(o: OtherValue) -> Any:
     return item.decode("utf-8") if isinstance(item, bytes) else item
 
 
-def _others_block(file: FileData, tag: str, values: list[OtherValue],
-                  decoders: dict[str, Callable[[OtherValue], Any]]) -> _Block:
+def _others_block(
+    file: FileData,
+    tag: str,
+    values: list[OtherValue],
+    decoders: dict[str, Callable[[OtherValue], Any]],
+) -> _Block:
     step = np.array([o.step for o in values], dtype=np.int64)
     wall = np.array([o.wall_time for o in values], dtype=np.float64)
     cols = {k: _object_array([fn(o) for o in values]) for k, fn in decoders.items()}
@@ -164,19 +180,29 @@ def _object_array(items: list[Any]) -> Any:
     return out
 
 
-def _frame(blocks: list[_Block], value_cols: list[str], pivot: bool, extra: set[str]) -> pd.DataFrame:
+def _frame(
+    blocks: list[_Block], value_cols: list[str], pivot: bool, extra: set[str]
+) -> pd.DataFrame:
     if not blocks:
         return pd.DataFrame()
-    by_file = [c for c in ("dir_name", "file_name") if c in extra]
+    by_file: list[str] = [c for c in ("dir_name", "file_name") if c in extra]
     # Blocks in the final order: (dir_name, file_name when asked for, tag); the original file
     # order breaks ties, as a stable sort of the concatenated rows would.
-    order = sorted(range(len(blocks)), key=lambda i: (
-        *(_file_key(blocks[i].file, c) for c in by_file), *(() if pivot else (blocks[i].tag,)), ))
+    order = sorted(
+        range(len(blocks)),
+        key=lambda i: (
+            *(_file_key(blocks[i].file, c) for c in by_file),
+            *(() if pivot else (blocks[i].tag,)),
+        ),
+    )
     blocks = [blocks[i] for i in order]
     if pivot:
         return _pivot(blocks, value_cols, extra, by_file)
     groups = _group_runs(blocks, lambda b: (*(_file_key(b.file, c) for c in by_file), b.tag))
-    step_parts, cols = [], {c: [] for c in value_cols + ["wall_time", "tag", "dir_name", "file_name"]}
+    step_parts: list[npt.NDArray[np.int64]] = []
+    cols: dict[str, list[Any]] = {
+        c: [] for c in [*value_cols, "wall_time", "tag", "dir_name", "file_name"]
+    }
     for group in groups:
         step = np.concatenate([b.step for b in group]) if len(group) > 1 else group[0].step
         perm = None
@@ -227,7 +253,7 @@ def _cat(parts: list[Any]) -> Any:
         out = np.empty(sum(len(p) for p in parts), dtype=object)
         at = 0
         for p in parts:
-            out[at:at + len(p)] = p
+            out[at : at + len(p)] = p
             at += len(p)
         return out
     return np.concatenate(parts)
@@ -269,7 +295,9 @@ def _merge(values: Iterable[Any]) -> Any:
     return out[0] if len(out) == 1 else out
 
 
-def _pivot(blocks: list[_Block], value_cols: list[str], extra: set[str], by_file: list[str]) -> pd.DataFrame:
+def _pivot(
+    blocks: list[_Block], value_cols: list[str], extra: set[str], by_file: list[str]
+) -> pd.DataFrame:
     # Several values of one tag at one step merge in file order. (tbparse sorts by step alone
     # with pandas' unstable quicksort when no file column is asked for, so its order inside such
     # a list is arbitrary; a stable order is the one that can be documented.)
@@ -304,19 +332,34 @@ def _pivot(blocks: list[_Block], value_cols: list[str], extra: set[str], by_file
 def images(files: Sequence[FileData], pivot: bool, extra: set[str]) -> pd.DataFrame:
     """The ``.images`` frame. ``value`` holds the encoded image bytes (PNG, GIF...): tbparse
     decodes them with TensorFlow, which xfast does not need."""
-    return _media(files, pivot, extra, "image", {"value": "encoded_image_string",
-                                                 "height": "height", "width": "width"})
+    return _media(
+        files,
+        pivot,
+        extra,
+        "image",
+        {"value": "encoded_image_string", "height": "height", "width": "width"},
+    )
 
 
 def audio(files: Sequence[FileData], pivot: bool, extra: set[str]) -> pd.DataFrame:
     """The ``.audio`` frame. ``value`` holds the encoded audio bytes (WAV), as for images."""
-    return _media(files, pivot, extra, "audio", {
-        "value": "encoded_audio_string", "content_type": "content_type",
-        "length_frames": "length_frames", "sample_rate": "sample_rate"})
+    return _media(
+        files,
+        pivot,
+        extra,
+        "audio",
+        {
+            "value": "encoded_audio_string",
+            "content_type": "content_type",
+            "length_frames": "length_frames",
+            "sample_rate": "sample_rate",
+        },
+    )
 
 
-def _media(files: Sequence[FileData], pivot: bool, extra: set[str], field: str,
-           columns: dict[str, str]) -> pd.DataFrame:
+def _media(
+    files: Sequence[FileData], pivot: bool, extra: set[str], field: str, columns: dict[str, str]
+) -> pd.DataFrame:
     wanted = {c: a for c, a in columns.items() if c == "value" or c in extra}
 
     def getter(attr: str) -> Callable[[OtherValue], Any]:
@@ -327,5 +370,7 @@ def _media(files: Sequence[FileData], pivot: bool, extra: set[str], field: str,
         for t in f.tags.values():
             rest = [o for o in t.others if o.value.HasField(field)]
             if rest:
-                blocks.append(_others_block(f, t.name, rest, {c: getter(a) for c, a in wanted.items()}))
+                blocks.append(
+                    _others_block(f, t.name, rest, {c: getter(a) for c, a in wanted.items()})
+                )
     return _frame(blocks, list(wanted), pivot, extra)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -109,7 +109,17 @@ class HistogramArrays:
         offsets = np.concatenate(
             [parts[0].offsets[:1]] + [p.offsets[1:] + s for p, s in zip(parts, shifts)]
         )
-        fields = ("step", "wall_time", "min", "max", "num", "sum", "sum_squares", "limits", "counts")
+        fields = (
+            "step",
+            "wall_time",
+            "min",
+            "max",
+            "num",
+            "sum",
+            "sum_squares",
+            "limits",
+            "counts",
+        )
         cols = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
         return HistogramArrays(offsets=offsets, **cols)
 
@@ -173,7 +183,9 @@ def event_files(path: str) -> list[tuple[str, str]]:
         run = "" if rel == "." else rel.replace(os.sep, "/")
         for name in files:
             if "tfevents" in name:
-                found.append(((run.split("/") if run else []) + [name], run, os.path.join(root, name)))
+                found.append(
+                    ((run.split("/") if run else []) + [name], run, os.path.join(root, name))
+                )
     found.sort(key=lambda f: f[0])
     return [(run, file) for _key, run, file in found]
 
@@ -210,6 +222,23 @@ def scan(
     return [_file_data(run, r, purge_orphaned_data) for (run, _path), r in zip(files, raw)]
 
 
+def scan_with_progress(
+    files: Sequence[tuple[str, str]], progress: Callable[[int, int], None], **options: Any
+) -> list[FileData]:
+    """scan() a few files at a time (as many as there are cores), calling progress(bytes done,
+    bytes total) after each batch."""
+    sizes = [os.path.getsize(path) for _run, path in files]
+    total, done = sum(sizes), 0
+    batch = max(1, os.cpu_count() or 1)
+    out: list[FileData] = []
+    progress(0, total)
+    for i in range(0, len(files), batch):
+        out += scan(files[i : i + batch], **options)
+        done += sum(sizes[i : i + batch])
+        progress(done, total)
+    return out
+
+
 def _scalars(cols: tuple[Any, Any, Any]) -> ScalarArrays:
     step, wall_time, value = cols
     return ScalarArrays(step, value, wall_time)
@@ -218,12 +247,28 @@ def _scalars(cols: tuple[Any, Any, Any]) -> ScalarArrays:
 def _histograms(d: dict[str, Any]) -> HistogramArrays:
     if not d or len(d["step"]) == 0:
         return HistogramArrays(
-            _EMPTY_I64, _EMPTY_F64, _EMPTY_F64, _EMPTY_F64, _EMPTY_F64, _EMPTY_F64, _EMPTY_F64,
-            np.zeros(1, dtype=np.int64), _EMPTY_F64, _EMPTY_F64,
+            _EMPTY_I64,
+            _EMPTY_F64,
+            _EMPTY_F64,
+            _EMPTY_F64,
+            _EMPTY_F64,
+            _EMPTY_F64,
+            _EMPTY_F64,
+            np.zeros(1, dtype=np.int64),
+            _EMPTY_F64,
+            _EMPTY_F64,
         )
     return HistogramArrays(
-        d["step"], d["wall_time"], d["min"], d["max"], d["num"], d["sum"], d["sum_squares"],
-        d["offset"], d["limits"], d["counts"],
+        d["step"],
+        d["wall_time"],
+        d["min"],
+        d["max"],
+        d["num"],
+        d["sum"],
+        d["sum_squares"],
+        d["offset"],
+        d["limits"],
+        d["counts"],
     )
 
 
@@ -233,8 +278,13 @@ def _file_data(run: str, r: dict[str, Any], purge: bool) -> FileData:
         if not t["selected"]:
             continue
         tags[t["name"]] = TagData(
-            t["name"], t["plugin_name"], t["plugin_content"],
-            _scalars(t["scalars"]), _scalars(t["tensors"]), _histograms(t["histograms"]), [],
+            t["name"],
+            t["plugin_name"],
+            t["plugin_content"],
+            _scalars(t["scalars"]),
+            _scalars(t["tensors"]),
+            _histograms(t["histograms"]),
+            [],
         )
     others = r["others"]
     names = [t["name"] for t in r["tags"]]
@@ -248,8 +298,16 @@ def _file_data(run: str, r: dict[str, Any], purge: bool) -> FileData:
             if names[tag_id] in tags:
                 tags[names[tag_id]].others.append(other)
     return FileData(
-        r["path"], run, r["file_version"], r["records"], r["corrupt"], r["skipped_bytes"],
-        r["truncated_bytes"], r["end_offset"], r["error"], tags,
+        r["path"],
+        run,
+        r["file_version"],
+        r["records"],
+        r["corrupt"],
+        r["skipped_bytes"],
+        r["truncated_bytes"],
+        r["end_offset"],
+        r["error"],
+        tags,
     )
 
 
@@ -258,9 +316,12 @@ def _parse_others(
 ) -> Iterable[tuple[int, OtherValue]]:
     """Parses each event holding an undecoded value once and yields (tag id, value) in file
     order, for the values at the positions ``chosen`` (all when None)."""
-    cols = [others[k] if chosen is None else others[k][chosen]
-            for k in ("offset", "length", "value_index", "tag", "step", "wall_time")]
-    last_offset, event = -1, None
+    cols = [
+        others[k] if chosen is None else others[k][chosen]
+        for k in ("offset", "length", "value_index", "tag", "step", "wall_time")
+    ]
+    last_offset: int = -1
+    event: Any = None
     with open(path, "rb") as f:
         for off, length, index, tag, step, wall in zip(*(c.tolist() for c in cols)):
             if off != last_offset:  # one event's values are next to each other
@@ -270,7 +331,9 @@ def _parse_others(
             yield tag, OtherValue(step, wall, event.summary.value[index])
 
 
-def _keep_mask(step: npt.NDArray[np.int64], cuts: list[tuple[int, int]]) -> Optional[npt.NDArray[np.bool_]]:
+def _keep_mask(
+    step: npt.NDArray[np.int64], cuts: list[tuple[int, int]]
+) -> Optional[npt.NDArray[np.bool_]]:
     """Which values survive the restarts: value i read before a START at step s is dropped when
     its step >= s. cuts: (values read before the START, s). None when all survive."""
     keep: Optional[npt.NDArray[np.bool_]] = None
@@ -295,10 +358,14 @@ def _purge(tags: dict[str, TagData], names: list[str], starts: list[Any]) -> Non
         ]
         keep = _keep_mask(t.scalars.step, cuts[0])
         if keep is not None:
-            t.scalars = ScalarArrays(t.scalars.step[keep], t.scalars.value[keep], t.scalars.wall_time[keep])
+            t.scalars = ScalarArrays(
+                t.scalars.step[keep], t.scalars.value[keep], t.scalars.wall_time[keep]
+            )
         keep = _keep_mask(t.tensors.step, cuts[1])
         if keep is not None:
-            t.tensors = ScalarArrays(t.tensors.step[keep], t.tensors.value[keep], t.tensors.wall_time[keep])
+            t.tensors = ScalarArrays(
+                t.tensors.step[keep], t.tensors.value[keep], t.tensors.wall_time[keep]
+            )
         keep = _keep_mask(t.histograms.step, cuts[2])
         if keep is not None:
             t.histograms = _select_histograms(t.histograms, keep)
@@ -308,7 +375,14 @@ def _select_histograms(h: HistogramArrays, keep: npt.NDArray[np.bool_]) -> Histo
     widths = np.diff(h.offsets)[keep]
     bucket_keep = np.repeat(keep, np.diff(h.offsets))
     return HistogramArrays(
-        h.step[keep], h.wall_time[keep], h.min[keep], h.max[keep], h.num[keep], h.sum[keep],
-        h.sum_squares[keep], np.concatenate([[0], np.cumsum(widths)]).astype(np.int64),
-        h.limits[bucket_keep], h.counts[bucket_keep],
+        h.step[keep],
+        h.wall_time[keep],
+        h.min[keep],
+        h.max[keep],
+        h.num[keep],
+        h.sum[keep],
+        h.sum_squares[keep],
+        np.concatenate([[0], np.cumsum(widths)]).astype(np.int64),
+        h.limits[bucket_keep],
+        h.counts[bucket_keep],
     )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from xfast.reader import scan as _scan
 from xfast.reader.scan import FileData, HistogramArrays, ScalarArrays
@@ -13,10 +13,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EVENT_TYPES = frozenset({"scalars", "tensors", "histograms", "images", "audio", "hparams", "text"})
-EXTRA_COLUMNS = frozenset({
-    "dir_name", "file_name", "wall_time", "min", "max", "num", "sum", "sum_squares", "width",
-    "height", "content_type", "length_frames", "sample_rate",
-})
+EXTRA_COLUMNS = frozenset(
+    {
+        "dir_name",
+        "file_name",
+        "wall_time",
+        "min",
+        "max",
+        "num",
+        "sum",
+        "sum_squares",
+        "width",
+        "height",
+        "content_type",
+        "length_frames",
+        "sample_rate",
+    }
+)
 # Which native series each event type needs (text, hparams, images, audio: protobuf values).
 _KINDS = {
     "scalars": _scan.KIND_SCALARS,
@@ -42,7 +55,8 @@ class SummaryReader:
     ``runs`` keeps only the named runs (directories relative to ``path``, "" for ``path``
     itself); ``purge_orphaned_data`` applies TensorBoard's restart rule (a SessionLog.START at
     step s drops earlier values of its file with step >= s), on by default as in tbparse;
-    ``threads`` caps the scan's worker threads (0 = one per core).
+    ``threads`` caps the scan's worker threads (0 = one per core); ``progress(done, total)`` is
+    called with bytes of event files read so far (the files are then read a few at a time).
 
     Damaged files never raise: records with a bad CRC or unparsable bytes are skipped and
     counted, an incomplete last record (a run still writing) is left out; ``damage`` reports
@@ -62,6 +76,7 @@ class SummaryReader:
         runs: Optional[Sequence[str]] = None,
         purge_orphaned_data: bool = True,
         threads: int = 0,
+        progress: Optional[Callable[[int, int], None]] = None,
     ) -> None:
         self._extra = set(extra_columns or ())
         if not isinstance(extra_columns, (set, type(None))):
@@ -81,10 +96,17 @@ class SummaryReader:
         kinds = 0
         for t in self._types:
             kinds |= _KINDS[t]
-        self._files = _scan.scan(
-            files, kinds=kinds, tag_glob=tag_glob or "", tag_regex=tag_regex or "",
-            purge_orphaned_data=purge_orphaned_data, threads=threads,
+        options = dict(
+            kinds=kinds,
+            tag_glob=tag_glob or "",
+            tag_regex=tag_regex or "",
+            purge_orphaned_data=purge_orphaned_data,
+            threads=threads,
         )
+        if progress is None:
+            self._files = _scan.scan(files, **options)  # type: ignore[arg-type]
+        else:
+            self._files = _scan.scan_with_progress(files, progress, **options)
 
     @property
     def log_path(self) -> str:
@@ -105,9 +127,13 @@ class SummaryReader:
     def damage(self) -> dict[str, dict[str, int]]:
         """Per damaged file: corrupt records skipped, bytes skipped, truncated tail bytes."""
         return {
-            f.path: {"corrupt": f.corrupt, "skipped_bytes": f.skipped_bytes,
-                     "truncated_bytes": f.truncated_bytes}
-            for f in self._files if f.corrupt or f.truncated_bytes or f.skipped_bytes
+            f.path: {
+                "corrupt": f.corrupt,
+                "skipped_bytes": f.skipped_bytes,
+                "truncated_bytes": f.truncated_bytes,
+            }
+            for f in self._files
+            if f.corrupt or f.truncated_bytes or f.skipped_bytes
         }
 
     def tags(self, event_type: str = "scalars") -> dict[str, list[str]]:
@@ -132,7 +158,9 @@ class SummaryReader:
 
     def histogram_arrays(self, tag: str, run: Optional[str] = None) -> HistogramArrays:
         """Every histogram of ``tag`` in ``run`` (as scalar_arrays)."""
-        return HistogramArrays.concat([t.histograms for t in self._tag_in_run(tag, run, "histograms")])
+        return HistogramArrays.concat(
+            [t.histograms for t in self._tag_in_run(tag, run, "histograms")]
+        )
 
     def scalar_arrays_by_run(self) -> dict[str, dict[str, ScalarArrays]]:
         """{run: {tag: ScalarArrays}} of every simple_value scalar."""
@@ -149,8 +177,10 @@ class SummaryReader:
                 series = getattr(t, kind)
                 if len(series):
                     parts.setdefault(f.run, {}).setdefault(t.name, []).append(series)
-        return {run: {tag: concat(p) for tag, p in tags.items()}  # type: ignore[operator]
-                for run, tags in parts.items()}
+        return {
+            run: {tag: concat(p) for tag, p in tags.items()}  # type: ignore[operator]
+            for run, tags in parts.items()
+        }
 
     def _tag_in_run(self, tag: str, run: Optional[str], kind: str) -> list[_scan.TagData]:
         found: dict[str, list[_scan.TagData]] = {}
@@ -203,7 +233,9 @@ class SummaryReader:
         return f"SummaryReader(log_path={self._log_path!r}, files={len(self._files)})"
 
 
-def read_scalars(path: Union[str, "SummaryReader"]) -> dict[str, dict[str, ScalarArrays]]:
+def read_scalars(path: Union[str, SummaryReader]) -> dict[str, dict[str, ScalarArrays]]:
     """{run: {tag: ScalarArrays}} of every scalar under ``path``: the shortest way to numpy."""
-    reader = path if isinstance(path, SummaryReader) else SummaryReader(path, event_types={"scalars"})
+    reader = (
+        path if isinstance(path, SummaryReader) else SummaryReader(path, event_types={"scalars"})
+    )
     return reader.scalar_arrays_by_run()

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""TensorProto to numpy, as TensorBoard's ``tensor_util.make_ndarray`` does it, without TensorBoard."""
+"""TensorProto to numpy as TensorBoard's ``make_ndarray`` does it, without TensorBoard."""
 
 from __future__ import annotations
 
@@ -47,5 +47,5 @@ def make_ndarray(tensor: Any) -> npt.NDArray[Any]:
         return np.zeros(shape, dtype=dtype)
     out = np.empty(n, dtype=flat.dtype)
     out[: len(flat)] = flat
-    out[len(flat):] = flat[-1]
+    out[len(flat) :] = flat[-1]
     return out.reshape(shape)
