@@ -6,7 +6,9 @@ record's CRC and decodes the hot values (simple_value scalars, float/double scal
 histograms) straight into per-tag columns. The rest (images, audio, text, other tensors) comes
 back as (offset, length) of its event, parsed here with protobuf. TensorBoard's restart rule is
 applied afterwards: in a file whose ``file_version`` is 2 or more, a ``SessionLog.START`` at step
-s drops every earlier value of that file with a step >= s (``purge_orphaned_data``).
+s drops every earlier value of that file with a step >= s (``purge_orphaned_data``); with
+``purge_orphaned_data="run"`` also the values with a step >= s in the run's earlier files, as
+TensorBoard's dashboard, which reads a run's files as one stream, does.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -160,6 +162,7 @@ class FileData:
     end_offset: int  # just past the last whole record
     error: str  # why the file could not be read ("" when it could)
     tags: dict[str, TagData]
+    restarts: list[int]  # steps of the file's SessionLog.START events (file_version >= 2)
 
     @property
     def file_name(self) -> str:
@@ -204,7 +207,7 @@ def scan(
     kinds: int = KIND_ALL,
     tag_glob: str = "",
     tag_regex: str = "",
-    purge_orphaned_data: bool = True,
+    purge_orphaned_data: Union[bool, str] = True,
     threads: int = 0,
     start_offsets: Optional[Sequence[int]] = None,
 ) -> list[FileData]:
@@ -219,7 +222,30 @@ def scan(
         kinds=kinds,
         threads=threads,
     )
-    return [_file_data(run, r, purge_orphaned_data) for (run, _path), r in zip(files, raw)]
+    if purge_orphaned_data not in (True, False, "run"):
+        raise ValueError(f"purge_orphaned_data must be True, False or 'run', not {purge_orphaned_data!r}")
+    out = [_file_data(run, r, bool(purge_orphaned_data)) for (run, _path), r in zip(files, raw)]
+    if purge_orphaned_data == "run":
+        _purge_earlier_files(out)
+    return out
+
+
+def _purge_earlier_files(files: list[FileData]) -> None:
+    """A restart in one file of a run also drops the values at or after its step that the run's
+    earlier files hold."""
+    for k, f in enumerate(files):
+        for step in f.restarts:
+            for earlier in files[:k]:
+                if earlier.run == f.run:
+                    _keep_before(earlier, step)
+
+
+def _keep_before(f: FileData, step: int) -> None:
+    for t in f.tags.values():
+        t.scalars = _select_scalars(t.scalars, t.scalars.step < step)
+        t.tensors = _select_scalars(t.tensors, t.tensors.step < step)
+        t.histograms = _select_histograms(t.histograms, t.histograms.step < step)
+        t.others = [o for o in t.others if o.step < step]
 
 
 def scan_with_progress(
@@ -308,6 +334,7 @@ def _file_data(run: str, r: dict[str, Any], purge: bool) -> FileData:
         r["end_offset"],
         r["error"],
         tags,
+        [s for s, _c, _o in starts],
     )
 
 
@@ -358,17 +385,17 @@ def _purge(tags: dict[str, TagData], names: list[str], starts: list[Any]) -> Non
         ]
         keep = _keep_mask(t.scalars.step, cuts[0])
         if keep is not None:
-            t.scalars = ScalarArrays(
-                t.scalars.step[keep], t.scalars.value[keep], t.scalars.wall_time[keep]
-            )
+            t.scalars = _select_scalars(t.scalars, keep)
         keep = _keep_mask(t.tensors.step, cuts[1])
         if keep is not None:
-            t.tensors = ScalarArrays(
-                t.tensors.step[keep], t.tensors.value[keep], t.tensors.wall_time[keep]
-            )
+            t.tensors = _select_scalars(t.tensors, keep)
         keep = _keep_mask(t.histograms.step, cuts[2])
         if keep is not None:
             t.histograms = _select_histograms(t.histograms, keep)
+
+
+def _select_scalars(a: ScalarArrays, keep: npt.NDArray[np.bool_]) -> ScalarArrays:
+    return ScalarArrays(a.step[keep], a.value[keep], a.wall_time[keep])
 
 
 def _select_histograms(h: HistogramArrays, keep: npt.NDArray[np.bool_]) -> HistogramArrays:

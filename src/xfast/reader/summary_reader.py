@@ -54,7 +54,9 @@ class SummaryReader:
     (POSIX extended, searched in the tag) keep only matching tags, checked in the native scan;
     ``runs`` keeps only the named runs (directories relative to ``path``, "" for ``path``
     itself); ``purge_orphaned_data`` applies TensorBoard's restart rule (a SessionLog.START at
-    step s drops earlier values of its file with step >= s), on by default as in tbparse;
+    step s drops earlier values of its file with step >= s), on by default as in tbparse, which
+    reads each file alone; "run" also drops them from the run's earlier files, as TensorBoard's
+    dashboard does;
     ``threads`` caps the scan's worker threads (0 = one per core); ``progress(done, total)`` is
     called with bytes of event files read so far (the files are then read a few at a time).
 
@@ -74,7 +76,7 @@ class SummaryReader:
         tag_glob: Optional[str] = None,
         tag_regex: Optional[str] = None,
         runs: Optional[Sequence[str]] = None,
-        purge_orphaned_data: bool = True,
+        purge_orphaned_data: Union[bool, str] = True,
         threads: int = 0,
         progress: Optional[Callable[[int, int], None]] = None,
     ) -> None:
@@ -228,6 +230,18 @@ class SummaryReader:
     def hparams(self) -> pd.DataFrame:
         """The hyperparameters of each file's session_start_info: tag, value (no step)."""
         return self._frame("hparams")
+
+    @property
+    def images(self) -> pd.DataFrame:
+        """Every image: ``value`` holds its encoded bytes (PNG or GIF, undecoded: tbparse needs
+        TensorFlow to decode them into arrays) (+ height, width)."""
+        return self._frame("images")
+
+    @property
+    def audio(self) -> pd.DataFrame:
+        """Every audio clip: ``value`` holds its encoded WAV bytes (+ content_type,
+        length_frames, sample_rate)."""
+        return self._frame("audio")
 
     def __repr__(self) -> str:
         return f"SummaryReader(log_path={self._log_path!r}, files={len(self._files)})"
