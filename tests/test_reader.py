@@ -239,7 +239,9 @@ def test_restart_purges_like_tensorboard(tmp_path: Any) -> None:
 def _start_event(step: int) -> Any:
     from tensorboard.compat.proto import event_pb2
 
-    return event_pb2.Event(step=step, session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
+    return event_pb2.Event(
+        step=step, session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START)
+    )
 
 
 def test_import_xfast_does_not_import_pandas() -> None:

@@ -214,6 +214,10 @@ def scan(
     """Scans (run, path) files natively and returns one FileData each, in the same order.
 
     ``start_offsets`` resumes each file where an earlier scan ended (FileData.end_offset)."""
+    if purge_orphaned_data not in (True, False, "run"):
+        raise ValueError(
+            f"purge_orphaned_data must be True, False or 'run': {purge_orphaned_data!r}"
+        )
     offsets = list(start_offsets) if start_offsets is not None else [0] * len(files)
     raw = _core.scan_event_files(
         [(path, off) for (_run, path), off in zip(files, offsets)],
@@ -222,8 +226,6 @@ def scan(
         kinds=kinds,
         threads=threads,
     )
-    if purge_orphaned_data not in (True, False, "run"):
-        raise ValueError(f"purge_orphaned_data must be True, False or 'run', not {purge_orphaned_data!r}")
     out = [_file_data(run, r, bool(purge_orphaned_data)) for (run, _path), r in zip(files, raw)]
     if purge_orphaned_data == "run":
         _purge_earlier_files(out)
