@@ -306,8 +306,8 @@ class Scanner {
   }
 
   // Writers log their tags in a repeating order, so the tag that followed this one last time
-  // is tried before the hash table: callgrind counted the hash and its key compare as the
-  // largest cost of a scalar event.
+  // is tried before the hash table, whose hash and key compare were the largest cost of a
+  // scalar event: callgrind, 757 -> 585 instructions an event (docs/reading.md).
   uint32_t lookup(std::string_view tag) const {
     if (last_tag_ != kNoTag) {
       const uint32_t guess = next_tag_[last_tag_];
