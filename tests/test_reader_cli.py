@@ -109,3 +109,18 @@ def test_follow_yields_new_values_and_new_runs(tmp_path: Any) -> None:
     assert third.run == "b" and third.tags["y"].scalars.step.tolist() == [7]
     w.close()
     assert list(it) == []  # nothing new: stops after idle_timeout
+
+
+def test_fsspec_urls_read_like_local_paths(logdir: str) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    fs.put(logdir, "/logs", recursive=True)
+    remote = SummaryReader("memory://logs", extra_columns={"dir_name", "file_name"})
+    local = SummaryReader(logdir, extra_columns={"dir_name", "file_name"})
+    pd.testing.assert_frame_equal(remote.scalars, local.scalars)
+    assert all(f.path.startswith("memory://logs/") for f in remote.files)
+    one = remote.files[0].path
+    assert SummaryReader(one).files[0].path == one
+    assert SummaryReader("file://" + logdir).runs == ["eval", "train"]
+    fs.rm("/logs", recursive=True)

@@ -13,15 +13,17 @@ TensorBoard's dashboard, which reads a run's files as one stream, does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
-from xfast import _core
+from xfast import _core, remote
 from xfast.encoding import proto
 
 # Kinds of value the native scan keeps (csrc/event_scan.h ScanKind).
@@ -191,6 +193,25 @@ def event_files(path: str) -> list[tuple[str, str]]:
                 )
     found.sort(key=lambda f: f[0])
     return [(run, file) for _key, run, file in found]
+
+
+@contextlib.contextmanager
+def local_copy(url: str) -> Iterator[tuple[str, bool]]:
+    """(a temporary local directory holding the event files under an fsspec URL, relative
+    layout kept; whether the URL named one file), removed afterwards. Object stores cannot be
+    mapped, so their files are fetched whole first."""
+    fs, root = remote.fsspec_module().core.url_to_fs(url)
+    with tempfile.TemporaryDirectory(prefix="xfast-read-") as tmp:
+        is_file = bool(fs.isfile(root))
+        if is_file:
+            fs.get(root, os.path.join(tmp, os.path.basename(root)))
+        else:
+            for path in fs.find(root):
+                if "tfevents" in os.path.basename(path):
+                    rel = os.path.relpath(path, root)
+                    os.makedirs(os.path.join(tmp, os.path.dirname(rel)), exist_ok=True)
+                    fs.get(path, os.path.join(tmp, rel))
+        yield tmp, is_file
 
 
 def file_version_number(file_version: str) -> float:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
+from xfast import remote
 from xfast.reader import scan as _scan
 from xfast.reader.scan import FileData, HistogramArrays, ScalarArrays
 
@@ -43,7 +45,8 @@ _KINDS = {
 
 
 class SummaryReader:
-    """Reads every event under ``path`` (an event file, a run directory or a logdir of runs).
+    """Reads every event under ``log_path`` (an event file, a run directory or a logdir of runs;
+    a local path or any fsspec URL, whose event files are fetched to a temporary directory).
 
     A drop-in for ``tbparse.SummaryReader``: same arguments, and ``.scalars``, ``.tensors``,
     ``.histograms``, ``.text``, ``.hparams`` DataFrames with its columns, dtypes, sort order and
@@ -91,18 +94,59 @@ class SummaryReader:
             raise ValueError(f"Invalid event types: {self._types - EVENT_TYPES}")
         self._pivot = pivot
         self._log_path = log_path
+        if log_path.startswith("file://"):
+            log_path = log_path[len("file://") :]
+        if remote.is_remote(log_path):
+            with _scan.local_copy(log_path) as (local, is_file):
+                self._read(
+                    local if not is_file else os.path.join(local, os.listdir(local)[0]),
+                    runs,
+                    event_types=self._types,
+                    tag_glob=tag_glob,
+                    tag_regex=tag_regex,
+                    purge=purge_orphaned_data,
+                    threads=threads,
+                    progress=progress,
+                )
+            for f in self._files:  # name the remote files, not the removed copies
+                rel = os.path.relpath(f.path, local).replace(os.sep, "/")
+                f.path = log_path if is_file else f"{log_path.rstrip('/')}/{rel}"
+            return
+        self._read(
+            log_path,
+            runs,
+            event_types=self._types,
+            tag_glob=tag_glob,
+            tag_regex=tag_regex,
+            purge=purge_orphaned_data,
+            threads=threads,
+            progress=progress,
+        )
+
+    def _read(
+        self,
+        log_path: str,
+        runs: Optional[Sequence[str]],
+        *,
+        event_types: set[str],
+        tag_glob: Optional[str],
+        tag_regex: Optional[str],
+        purge: Union[bool, str],
+        threads: int,
+        progress: Optional[Callable[[int, int], None]],
+    ) -> None:
         files = _scan.event_files(log_path)
         if runs is not None:
             wanted = set(runs)
             files = [f for f in files if f[0] in wanted]
         kinds = 0
-        for t in self._types:
+        for t in event_types:
             kinds |= _KINDS[t]
         options = dict(
             kinds=kinds,
             tag_glob=tag_glob or "",
             tag_regex=tag_regex or "",
-            purge_orphaned_data=purge_orphaned_data,
+            purge_orphaned_data=purge,
             threads=threads,
         )
         if progress is None:
