@@ -124,17 +124,18 @@ def _rust_load_cycle(d: str, checksum: bool) -> float:
         "0",
         "-v",
     ] + (["--checksum"] if checksum else [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            m = _LOAD_CYCLE.search(line)
-            if m:
-                return float(m.group(1)) * _UNITS[m.group(2)]
-        raise RuntimeError(f"the data server exited without a load cycle (rc {proc.wait()})")
-    finally:
-        proc.kill()
-        proc.wait()
+    with subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as proc:  # the with closes the pipe
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                m = _LOAD_CYCLE.search(line)
+                if m:
+                    return float(m.group(1)) * _UNITS[m.group(2)]
+            raise RuntimeError(f"the data server exited without a load cycle (rc {proc.wait()})")
+        finally:
+            proc.kill()
 
 
 def _peak_child(d: str) -> tuple[int, int]:
