@@ -267,9 +267,12 @@ def _take(col: Any, perm: Any) -> Any:
     return col[perm]
 
 
-def _repeat_names(pairs: list[tuple[str, int]]) -> npt.NDArray[Any]:
-    names = np.array([n for n, _ in pairs], dtype=object)
-    return np.repeat(names, [k for _, k in pairs])
+def _repeat_names(pairs: list[tuple[str, int]]) -> Any:
+    """Each name repeated its count of times, as pandas' default string column. Built by a take
+    from the few distinct names (2M rows: 0.19 s, against 0.43 s converting 2M Python strings)."""
+    names = pd.Index([n for n, _ in pairs], dtype="str")
+    codes = np.repeat(np.arange(len(pairs)), [k for _, k in pairs])
+    return names.take(codes).array
 
 
 def _as_list(col: Any) -> list[Any]:
