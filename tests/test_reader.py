@@ -199,7 +199,7 @@ def test_filters_in_the_scan(tmp_path: Any) -> None:
     assert len(only_hist.histogram_arrays("weights")) == 3
 
 
-def test_restart_purges_like_tensorboard(tmp_path: Any) -> None:
+def test_restart_purges_like_tensorboard(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # torch's purge_step writes SessionLog.START: values at steps >= 5 logged before it go.
     from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
@@ -220,6 +220,13 @@ def test_restart_purges_like_tensorboard(tmp_path: Any) -> None:
     # the START, the first one nothing to purge); TensorBoard reads the run as one stream.
     assert len(ours.scalar_arrays("x")) == 13
     across = SummaryReader(run, purge_orphaned_data="run").scalar_arrays("x")
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # a batch a file: the restart's file alone
+    with_progress = SummaryReader(
+        run, purge_orphaned_data="run", progress=lambda *a: calls.append(a)
+    )
+    assert with_progress.scalar_arrays("x").step.tolist() == across.step.tolist()
+    assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1] > 0
     assert across.step.tolist() == [e.step for e in acc.Scalars("x")] == [0, 1, 2, 3, 4, 5, 6, 7]
     assert across.value.tolist() == [e.value for e in acc.Scalars("x")]
     same_file = str(tmp_path / "one")

@@ -276,6 +276,9 @@ def scan_with_progress(
 ) -> list[FileData]:
     """scan() a few files at a time (as many as there are cores), calling progress(bytes done,
     bytes total) after each batch."""
+    across_files = options.get("purge_orphaned_data") == "run"
+    if across_files:  # a run's files may fall in different batches: purged across at the end
+        options = {**options, "purge_orphaned_data": True}
     sizes = [os.path.getsize(path) for _run, path in files]
     total, done = sum(sizes), 0
     batch = max(1, os.cpu_count() or 1)
@@ -285,6 +288,8 @@ def scan_with_progress(
         out += scan(files[i : i + batch], **options)
         done += sum(sizes[i : i + batch])
         progress(done, total)
+    if across_files:
+        _purge_earlier_files(out)
     return out
 
 
