@@ -91,20 +91,44 @@ struct Wire {
   }
 };
 
+// A growable array of doubles whose new elements are not zeroed first: the bucket values of
+// the event being parsed are copied over right away (std::vector::resize's zero fill was half
+// of a histogram file's instructions).
+class DoubleBuffer {
+ public:
+  std::size_t size() const { return size_; }
+  const double* data() const { return data_.get(); }
+  void clear() { size_ = 0; }
+  // Room for n more elements, counted in size(); returns where they start.
+  double* extend(std::size_t n) {
+    if (size_ + n > cap_) {
+      const std::size_t cap = std::max(size_ + n, cap_ * 2);
+      std::unique_ptr<double[]> bigger(new double[cap]);
+      std::copy(data_.get(), data_.get() + size_, bigger.get());
+      data_ = std::move(bigger);
+      cap_ = cap;
+    }
+    size_ += n;
+    return data_.get() + size_ - n;
+  }
+
+ private:
+  std::unique_ptr<double[]> data_;
+  std::size_t size_ = 0, cap_ = 0;
+};
+
 // Reads a repeated double field value (packed, or one unpacked fixed64) into out.
-bool get_doubles(Wire* w, uint32_t wire_type, std::vector<double>* out) {
+bool get_doubles(Wire* w, uint32_t wire_type, DoubleBuffer* out) {
   if (wire_type == 1) {
     double d;
     if (!w->get_double(&d)) return false;
-    out->push_back(d);
+    *out->extend(1) = d;
     return true;
   }
   Wire packed;
   if (wire_type != 2 || !w->get_bytes(&packed) || (packed.end - packed.p) % 8 != 0) return false;
   const std::size_t n = static_cast<std::size_t>(packed.end - packed.p) / 8;
-  const std::size_t at = out->size();
-  out->resize(at + n);
-  std::memcpy(out->data() + at, packed.p, n * 8);
+  if (n > 0) std::memcpy(out->extend(n), packed.p, n * 8);
   return true;
 }
 
@@ -163,10 +187,10 @@ bool scalar_tensor_value(Wire t, double* out) {
         }
       }
     } else if (field == 6 && (wt == 2 || wt == 1)) {  // double_val
-      std::vector<double> d;
+      DoubleBuffer d;
       if (!get_doubles(&t, wt, &d)) return false;
       values += static_cast<int>(d.size());
-      if (!d.empty()) v = d.back();
+      if (d.size() > 0) v = d.data()[d.size() - 1];
     } else if (field == 3 && wt == 0) {  // version_number
       if (!t.skip(wt)) return false;
     } else {
@@ -483,10 +507,8 @@ class Scanner {
         h.sum_squares.push_back(v.hist[4]);
         // TensorBoard pairs limits with counts; a malformed proto's extra entries are dropped.
         const std::size_t n = std::min(v.limits_n, v.counts_n);
-        for (std::size_t i = 0; i < n; ++i) {
-          h.limits.push_back(limits_[v.limits_at + i]);
-          h.counts.push_back(counts_[v.counts_at + i]);
-        }
+        h.limits.append(limits_.data() + v.limits_at, n);
+        h.counts.append(counts_.data() + v.counts_at, n);
         h.offset.push_back(static_cast<int64_t>(h.limits.size()));
         return;
       }
@@ -509,7 +531,7 @@ class Scanner {
   std::vector<uint32_t> next_tag_;  // per tag: the tag seen right after it last time
   uint32_t last_tag_ = kNoTag;
   std::vector<PendingValue> pending_;
-  std::vector<double> limits_, counts_;  // bucket values of the event being parsed
+  DoubleBuffer limits_, counts_;  // bucket values of the event being parsed
 };
 
 std::string errno_text(const std::string& what, const std::string& path) {

@@ -26,6 +26,18 @@ class Column {
     tail_[fill_++] = v;
     ++size_;
   }
+  // Appends v[0..n), a chunk-sized span at a time (histogram buckets).
+  void append(const T* v, std::size_t n) {
+    while (n > 0) {
+      if (fill_ == cap_) grow();
+      const std::size_t k = std::min(n, cap_ - fill_);
+      std::copy(v, v + k, tail_ + fill_);
+      fill_ += k;
+      size_ += k;
+      v += k;
+      n -= k;
+    }
+  }
   std::size_t size() const { return size_; }
 
   // The elements in one array of size() (nullptr when empty); the column is left empty.
