@@ -10,11 +10,13 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "crc32c.h"
+#include "event_scan.h"
 #include "event_writer.h"
 #include "histogram.h"
 #include "histogram_selftest.h"
@@ -331,6 +333,92 @@ PyMethodDef kAddScalarDef = {
     "add_scalar(tag, value, step, wall_time, style=0): queues a scalar (positional arguments only; "
     "wall_time None = now; style 0 simple_value, 1 float tensor, 2 double tensor)."};
 
+
+// A released Column as a numpy array that owns its buffer (no copy).
+template <typename T>
+py::array_t<T> column_array(Column<T>& c) {
+  const std::size_t n = c.size();
+  if (n == 0) return py::array_t<T>(0);
+  T* data = c.release().release();
+  py::capsule owner(data, [](void* p) { delete[] static_cast<T*>(p); });
+  return py::array_t<T>(static_cast<py::ssize_t>(n), data, owner);
+}
+
+py::tuple series_tuple(ScalarSeries& s) {
+  return py::make_tuple(column_array(s.step), column_array(s.wall_time), column_array(s.value));
+}
+
+py::dict histogram_dict(HistogramSeries& h) {
+  py::dict d;
+  d["step"] = column_array(h.step);
+  d["wall_time"] = column_array(h.wall_time);
+  d["min"] = column_array(h.min);
+  d["max"] = column_array(h.max);
+  d["num"] = column_array(h.num);
+  d["sum"] = column_array(h.sum);
+  d["sum_squares"] = column_array(h.sum_squares);
+  d["offset"] = column_array(h.offset);
+  d["limits"] = column_array(h.limits);
+  d["counts"] = column_array(h.counts);
+  return d;
+}
+
+// One FileScan as plain values (see scan_event_files' docstring); its columns move into numpy.
+py::dict scan_dict(FileScan& f) {
+  py::dict d;
+  d["path"] = f.path;
+  d["error"] = f.error;
+  d["file_version"] = f.file_version;
+  d["records"] = f.records;
+  d["corrupt"] = f.corrupt;
+  d["skipped_bytes"] = f.skipped_bytes;
+  d["truncated_bytes"] = f.truncated_bytes;
+  d["end_offset"] = f.end_offset;
+  py::list tags;
+  for (TagData& t : f.tags) {
+    py::dict td;
+    td["name"] = t.name;
+    td["plugin_name"] = t.plugin_name;
+    td["plugin_content"] = to_bytes(t.plugin_content);
+    td["selected"] = t.selected;
+    td["scalars"] = series_tuple(t.scalars);
+    td["tensors"] = series_tuple(t.tensors);
+    td["histograms"] = histogram_dict(t.histograms);
+    tags.append(td);
+  }
+  d["tags"] = tags;
+  const auto n = static_cast<py::ssize_t>(f.others.size());
+  py::array_t<uint64_t> offset(n);
+  py::array_t<uint32_t> length(n), value_index(n), tag(n);
+  py::array_t<int64_t> step(n);
+  py::array_t<double> wall_time(n);
+  for (py::ssize_t i = 0; i < n; ++i) {
+    const OtherValue& o = f.others[static_cast<std::size_t>(i)];
+    offset.mutable_at(i) = o.offset;
+    length.mutable_at(i) = o.length;
+    value_index.mutable_at(i) = o.value_index;
+    tag.mutable_at(i) = o.tag;
+    step.mutable_at(i) = o.step;
+    wall_time.mutable_at(i) = o.wall_time;
+  }
+  py::dict others;
+  others["offset"] = offset;
+  others["length"] = length;
+  others["value_index"] = value_index;
+  others["tag"] = tag;
+  others["step"] = step;
+  others["wall_time"] = wall_time;
+  d["others"] = others;
+  py::list starts;
+  for (const SessionStart& s : f.starts) {
+    starts.append(py::make_tuple(
+        s.step, py::array_t<uint64_t>(static_cast<py::ssize_t>(s.counts.size()), s.counts.data()),
+        s.others));
+  }
+  d["starts"] = starts;
+  return d;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -583,6 +671,36 @@ PYBIND11_MODULE(_core, m) {
   m.attr("EventWriter").attr("add_scalar") = py::reinterpret_steal<py::object>(PyDescr_NewMethod(
       reinterpret_cast<PyTypeObject*>(m.attr("EventWriter").ptr()), &kAddScalarDef));
 
+  m.def(
+      "scan_event_files",
+      [](const std::vector<std::pair<std::string, uint64_t>>& files, const std::string& tag_glob,
+         const std::string& tag_regex, uint32_t kinds, std::size_t threads) {
+        ScanOptions opt;
+        opt.tag_glob = tag_glob;
+        opt.tag_regex = tag_regex;
+        opt.kinds = kinds;
+        opt.threads = threads;
+        std::vector<FileScan> scans;
+        try {
+          ReleaseGil nogil;  // the arguments were copied into C++ values above
+          scans = scan_files(files, opt);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        py::list out;
+        for (FileScan& f : scans) out.append(scan_dict(f));
+        return out;
+      },
+      py::arg("files"), py::arg("tag_glob") = "", py::arg("tag_regex") = "", py::arg("kinds") = 15, py::arg("threads") = 0,
+      "Reads event files [(path, start offset), ...] on `threads` threads (0 = all cores) with "
+      "the GIL released, checking every record's CRC. Returns one dict a file: path, error ('' "
+      "or why it could not be read), file_version, records, corrupt, skipped_bytes, "
+      "truncated_bytes, end_offset, tags (name, plugin_name, plugin_content, selected, scalars "
+      "and tensors as (step, wall_time, value) arrays, histograms as a dict of arrays), others "
+      "(values left for protobuf: offset, length, value_index, tag, step, wall_time arrays) and "
+      "starts ((step, per-tag counts, others count) of each SessionLog.START). tag_glob "
+      "(fnmatch, whole tag), tag_regex (POSIX extended, searched) and kinds (1 scalars, 2 scalar tensors, 4 histograms, 8 others) "
+      "filter what is kept.");
   m.def("after_fork_in_child", [] { ThreadPool::shared().abandon_after_fork(); },
         "Resets the histogram thread pool in a forked child.");
   m.def("histogram_implementation", &histogram_implementation,

@@ -17,4 +17,14 @@ from xfast.writer import SummaryWriter
 
 __version__ = "0.1.0"
 
-__all__ = ["FileWriter", "SummaryWriter", "__version__", "patch", "unpatch"]
+__all__ = ["FileWriter", "SummaryReader", "SummaryWriter", "__version__", "patch", "unpatch"]
+
+
+def __getattr__(name: str) -> object:
+    # The reader is imported on first use: `import xfast` in a training script stays as cheap
+    # as before, and pandas is never imported by it.
+    if name == "SummaryReader":
+        from xfast.reader import SummaryReader
+
+        return SummaryReader
+    raise AttributeError(f"module 'xfast' has no attribute {name!r}")

@@ -48,6 +48,11 @@ def is_remote(log_dir: str) -> bool:
     return bool(sep) and scheme.isidentifier() and scheme != "file"
 
 
+def fsspec_module() -> Any:
+    """The fsspec module, or ImportError saying what to install."""
+    return _fsspec()
+
+
 def _fsspec() -> Any:
     try:
         import fsspec  # type: ignore[import-untyped]

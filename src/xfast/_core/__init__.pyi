@@ -173,6 +173,19 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The histogram kernel's thread count."""
 
+def scan_event_files(
+    files: Sequence[tuple[str, int]],
+    tag_glob: str = "",
+    tag_regex: str = "",
+    kinds: int = 15,
+    threads: int = 0,
+) -> list[dict[str, Any]]:
+    """Reads event files [(path, start offset), ...] on ``threads`` threads (0 = all cores) with
+    the GIL released, checking every record's CRC; one dict a file (see csrc/bindings.cc and
+    xfast.reader.scan for its keys). ``tag_glob`` (fnmatch, whole tag) and ``tag_regex`` (POSIX
+    extended, searched) filter tags; ``kinds`` (1 scalars, 2 scalar tensors, 4 histograms, 8
+    other values) filters values. Raises ValueError for an invalid regex."""
+
 def default_edges() -> npt.NDArray[np.float64]:
     """torch's default 'tensorflow' histogram bucket limits (float64, 1549 edges)."""
 

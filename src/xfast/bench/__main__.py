@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python -m xfast.bench [--quick] [--only scalar|histogram|methods|train|hf_trainer] [--libs ...]
-[--json PATH|-] [--plot PATH]"""
+"""python -m xfast.bench [--quick] [--only scalar|histogram|methods|train|hf_trainer|read]
+[--libs ...] [--json PATH|-] [--plot PATH]"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from xfast.bench import env, hf_trainer, histogram, libs, methods, progress, scalar, train
+from xfast.bench import env, hf_trainer, histogram, libs, methods, progress, read, scalar, train
 from xfast.bench.config import FULL, QUICK, Config
 from xfast.bench.report import Section, render, to_json
 
@@ -21,7 +21,10 @@ SCENARIOS: dict[str, Callable[[list[str], Config], Section]] = {
     "methods": methods.run,
     "train": train.run,
     "hf_trainer": hf_trainer.run,
+    "read": read.run,
 }
+# What runs without --only: the read stage takes minutes (tbparse and EventAccumulator).
+DEFAULT = ("scalar", "histogram", "methods", "train", "hf_trainer")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -50,7 +53,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     info["load_before"] = env.load_average()
     started = time.time()
     cpu_started = time.process_time()
-    keys = args.only or list(SCENARIOS)
+    keys = args.only or list(DEFAULT)
     sections = []
     progress.start(keys)  # on stderr, only when it is a terminal
     try:

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+// EventScan: reads TFRecord event files back into per-tag column buffers (the reader's hot path).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace xfast {
+
+// Column<T>
+//
+// An append-only column kept as a list of chunks that double in size (64 elements up to 64Ki), so
+// growing never copies what is already there and a tag with one event costs one small chunk.
+// release() moves the whole column into one exactly sized array and frees the chunks: the peak
+// while doing that is the column's own size twice, one column at a time.
+template <typename T>
+class Column {
+ public:
+  void push_back(T v) {
+    if (fill_ == cap_) grow();
+    tail_[fill_++] = v;
+    ++size_;
+  }
+  // Appends v[0..n), a chunk-sized span at a time (histogram buckets).
+  void append(const T* v, std::size_t n) {
+    while (n > 0) {
+      if (fill_ == cap_) grow();
+      const std::size_t k = std::min(n, cap_ - fill_);
+      std::copy(v, v + k, tail_ + fill_);
+      fill_ += k;
+      size_ += k;
+      v += k;
+      n -= k;
+    }
+  }
+  std::size_t size() const { return size_; }
+
+  // The elements in one array of size() (nullptr when empty); the column is left empty.
+  std::unique_ptr<T[]> release() {
+    std::unique_ptr<T[]> out;
+    if (size_ > 0) out.reset(new T[size_]);
+    std::size_t at = 0;
+    for (std::size_t c = 0; c < chunks_.size(); ++c) {
+      const std::size_t n = c + 1 == chunks_.size() ? fill_ : chunks_[c].second;
+      std::copy(chunks_[c].first.get(), chunks_[c].first.get() + n, out.get() + at);
+      at += n;
+      chunks_[c].first.reset();
+    }
+    chunks_.clear();
+    tail_ = nullptr;
+    size_ = fill_ = cap_ = 0;
+    return out;
+  }
+
+ private:
+  void grow() {
+    if (!chunks_.empty()) chunks_.back().second = fill_;
+    const std::size_t next = cap_ == 0 ? 64 : std::min<std::size_t>(cap_ * 2, 65536);
+    chunks_.emplace_back(std::unique_ptr<T[]>(new T[next]), next);
+    tail_ = chunks_.back().first.get();
+    cap_ = next;
+    fill_ = 0;
+  }
+
+  std::vector<std::pair<std::unique_ptr<T[]>, std::size_t>> chunks_;  // (data, elements used)
+  T* tail_ = nullptr;
+  std::size_t fill_ = 0;  // elements used in the tail chunk
+  std::size_t cap_ = 0;   // capacity of the tail chunk
+  std::size_t size_ = 0;
+};
+
+// One (step, wall_time, value) series: simple_value scalars, or float/double scalar tensors.
+struct ScalarSeries {
+  Column<int64_t> step;
+  Column<double> wall_time;
+  Column<double> value;
+  std::size_t size() const { return step.size(); }
+};
+
+// HistogramProto values of one tag. Event i's buckets are limits/counts[offset[i], offset[i+1]);
+// offset starts with a 0.
+struct HistogramSeries {
+  Column<int64_t> step;
+  Column<double> wall_time;
+  Column<double> min, max, num, sum, sum_squares;
+  Column<int64_t> offset;
+  Column<double> limits, counts;
+  std::size_t size() const { return step.size(); }
+};
+
+// A summary value the scan does not decode (images, audio, text, other tensors...): where its
+// event is in the file, so the caller parses that one event with protobuf.
+struct OtherValue {
+  uint64_t offset;       // of the event's serialized bytes in the file
+  uint32_t length;       // of those bytes
+  uint32_t value_index;  // index in Summary.value
+  uint32_t tag;          // index in FileScan::tags
+  int64_t step;
+  double wall_time;
+};
+
+struct TagData {
+  std::string name;
+  bool has_metadata = false;   // some value of the tag carried SummaryMetadata
+  std::string plugin_name;     // from the first value of the tag that carried metadata
+  std::string plugin_content;  // SummaryMetadata.plugin_data.content of that value
+  bool selected = true;        // passed the tag filter
+  ScalarSeries scalars;        // simple_value
+  ScalarSeries tensors;        // float/double scalar tensors
+  HistogramSeries histograms;  // histo
+};
+
+// A SessionLog.START event and how many values of each series had been read before it, so the
+// caller can purge what a restarted run overwrote (TensorBoard's purge_orphaned_data).
+struct SessionStart {
+  int64_t step;
+  // For tag t: 3*t = scalars, 3*t+1 = tensors, 3*t+2 = histograms read before the event. Tags
+  // first seen after it are missing and had 0.
+  std::vector<uint64_t> counts;
+  uint64_t others;  // FileScan::others.size() before the event
+};
+
+// Kinds of value the scan keeps (ScanOptions::kinds).
+enum ScanKind : uint32_t {
+  kScanScalars = 1,
+  kScanTensors = 2,     // scalar tensors decoded natively; other tensors go to `others`
+  kScanHistograms = 4,
+  kScanOthers = 8,      // images, audio, non-scalar tensors, obsolete histograms
+  kScanAll = 15,
+};
+
+struct ScanOptions {
+  // A tag is kept when it matches both (each checked once per tag per file; empty = any):
+  // tag_glob with fnmatch(3) over the whole tag, tag_regex (POSIX extended) searched in it.
+  std::string tag_glob;
+  std::string tag_regex;
+  uint32_t kinds = kScanAll;
+  // Worker threads for scan_files; 0 = one per core.
+  std::size_t threads = 0;
+};
+
+struct FileScan {
+  std::string path;
+  uint64_t start_offset = 0;
+  std::string error;         // open/read failure (errno text); the rest is empty then
+  std::string file_version;  // Event.file_version of the file's first such event
+  std::vector<TagData> tags;
+  std::vector<OtherValue> others;
+  std::vector<SessionStart> starts;
+  uint64_t records = 0;          // records whose CRCs checked out
+  uint64_t corrupt = 0;          // records skipped: a bad CRC or an unparsable event
+  uint64_t skipped_bytes = 0;    // bytes passed over while resynchronizing after damage
+  uint64_t end_offset = 0;       // just past the last whole record: where a follower resumes
+  uint64_t truncated_bytes = 0;  // bytes of an incomplete last record (a run still writing)
+};
+
+// Scans one file from start_offset. Never throws for bad data: damage is counted in the result.
+// Throws std::invalid_argument for an invalid options.tag_regex.
+FileScan scan_file(const std::string& path, uint64_t start_offset, const ScanOptions& options);
+
+// Scans an in-memory copy of a file (for tests and fuzzing). Same rules as scan_file.
+FileScan scan_buffer(const uint8_t* data, std::size_t size, const ScanOptions& options);
+
+// Scans several files on up to options.threads threads; results are in the order of `files`
+// (path, start offset). Thread-safe; touches no global state.
+std::vector<FileScan> scan_files(const std::vector<std::pair<std::string, uint64_t>>& files,
+                                 const ScanOptions& options);
+
+}  // namespace xfast
