@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python -m xfast.bench [--quick] [--only scalar|histogram|train] [--libs ...] [--json PATH]"""
+"""python -m xfast.bench [--quick] [--only scalar|histogram|small|train] [--libs ...]
+[--json PATH]"""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from xfast.bench import env, histogram, libs, scalar, train
+from xfast.bench import env, histogram, libs, scalar, small_tensors, train
 from xfast.bench.config import FULL, QUICK, Config
 from xfast.bench.report import Section, render, to_json
 
 SCENARIOS: dict[str, Callable[[list[str], Config], Section]] = {
     "scalar": scalar.run,
     "histogram": histogram.run,
+    "small": small_tensors.run,
     "train": train.run,
 }
 
