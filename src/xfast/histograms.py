@@ -193,10 +193,10 @@ def add_histograms(
     tensor_type = torch.Tensor if torch is not None else ()
     for it in items:
         t = it.tensor
-        # is_device_tensor, inlined: this loop runs once per parameter and gradient per call.
-        device = t.device if isinstance(t, tensor_type) else None
-        if device is not None and device.type != "cpu":
-            by_device.setdefault(device, []).append(it)
+        # is_device_tensor, inlined: this loop runs once per parameter and gradient per call
+        # (is_cpu first: building t.device costs ~1 us, as much as counting a bias).
+        if isinstance(t, tensor_type) and not t.is_cpu:
+            by_device.setdefault(t.device, []).append(it)
         else:
             host_items.append(it)
     for group in by_device.values():
