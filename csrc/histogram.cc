@@ -434,7 +434,13 @@ void count_half(const uint16_t* p, std::size_t n, WorkerAccum* out) {
   for (std::size_t lo = 0; lo < n; lo += kBlock) {
     const std::size_t len = std::min(kBlock, n - lo);
     if constexpr (kBFloat16) {
-      for (std::size_t i = 0; i < len; ++i) {
+      std::size_t i = 0;
+#if defined(XFAST_HAVE_AVX512)
+      if (f32_path().count == internal::count_block_avx512) {
+        i = internal::widen_bf16_avx512(p + lo, len, buf);
+      }
+#endif
+      for (; i < len; ++i) {
         const uint32_t b = static_cast<uint32_t>(p[lo + i]) << 16;  // bfloat16 is float32's top half
         std::memcpy(&buf[i], &b, 4);
       }
