@@ -21,7 +21,8 @@ def test_quick_benchmark_runs_and_xfast_is_correct(tmp_path: Any) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     titles = [s["title"] for s in data["sections"]]
-    assert [t.split()[0] for t in titles] == ["add_scalar", "add_histogram", "training"]
+    assert [t.split()[0] for t in titles] == ["add_scalar", "add_histogram", "histograms",
+                                              "training"]
     for section in data["sections"]:
         assert section["correct"]["xfast"] is True, section["problems"]
         for row in section["rows"]:
