@@ -212,26 +212,6 @@ struct HistogramOutcome {
   bool written;
 };
 
-std::size_t dtype_size(DType dt) {
-  switch (dt) {
-    case DType::kFloat64:
-    case DType::kInt64:
-    case DType::kUInt64:
-      return 8;
-    case DType::kFloat32:
-    case DType::kInt32:
-    case DType::kUInt32:
-      return 4;
-    case DType::kFloat16:
-    case DType::kBFloat16:
-    case DType::kInt16:
-    case DType::kUInt16:
-      return 2;
-    default:
-      return 1;
-  }
-}
-
 // Counts a buffer, trims the histogram torch's way and queues its event (the call's time as
 // its wall time, not the kernel's end).
 HistogramOutcome queue_histogram(EventWriter& w, uint32_t tag, const ArrayView& data, int dtype,

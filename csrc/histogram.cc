@@ -530,31 +530,9 @@ void fold_patterns(DType dt, const std::vector<uint64_t>& raw, HistogramAccum* o
   }
 }
 
-std::size_t elem_size(DType dt) {
-  switch (dt) {
-    case DType::kFloat64:
-    case DType::kInt64:
-    case DType::kUInt64:
-      return 8;
-    case DType::kFloat32:
-    case DType::kInt32:
-    case DType::kUInt32:
-      return 4;
-    case DType::kFloat16:
-    case DType::kBFloat16:
-    case DType::kInt16:
-    case DType::kUInt16:
-      return 2;
-    case DType::kInt8:
-    case DType::kUInt8:
-    case DType::kBool:
-      return 1;
-  }
-  return 1;
-}
 
 bool is_pattern_type(DType dt) {
-  return elem_size(dt) <= 2 && dt != DType::kFloat16 && dt != DType::kBFloat16;
+  return dtype_size(dt) <= 2 && dt != DType::kFloat16 && dt != DType::kBFloat16;
 }
 
 void count_chunk(const void* data, std::size_t n, DType dt, WorkerAccum* out) {
@@ -672,7 +650,7 @@ void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* ou
   }
   std::vector<WorkerAccum> workers(nworkers);
   const auto* base = static_cast<const uint8_t*>(data);
-  const std::size_t es = elem_size(dt);
+  const std::size_t es = dtype_size(dt);
   // Relaxed: the counter only hands out distinct chunk indices; the results are published to
   // the caller by parallel_for's completion (a mutex), not by this atomic.
   std::atomic<std::size_t> next{0};
@@ -709,6 +687,29 @@ void accumulate(const HistogramAccum& p, HistogramAccum* out) {
 }
 
 }  // namespace
+
+std::size_t dtype_size(DType dt) {
+  switch (dt) {
+    case DType::kFloat64:
+    case DType::kInt64:
+    case DType::kUInt64:
+      return 8;
+    case DType::kFloat32:
+    case DType::kInt32:
+    case DType::kUInt32:
+      return 4;
+    case DType::kFloat16:
+    case DType::kBFloat16:
+    case DType::kInt16:
+    case DType::kUInt16:
+      return 2;
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kBool:
+      return 1;
+  }
+  return 1;
+}
 
 void histogram_default_batch(const std::vector<HistogramInput>& inputs,
                              std::vector<HistogramAccum>* out, ThreadPool* pool) {
@@ -757,7 +758,7 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
       }
       const HistogramInput& in = inputs[it.input];
       const auto* base = static_cast<const uint8_t*>(in.data);
-      count_chunk(base + it.lo * elem_size(in.dtype), it.len, in.dtype, &acc);
+      count_chunk(base + it.lo * dtype_size(in.dtype), it.len, in.dtype, &acc);
     }
     flush();
   };
