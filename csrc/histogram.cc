@@ -410,8 +410,58 @@ void count_as_double(const T* p, std::size_t n, WorkerAccum* out) {
   out->m.merge(m);
 }
 
-// 8- and 16-bit types: count each bit pattern (one increment per element, no conversion), then
-// fold the at most 65536 distinct values into slots and moments once at the end.
+// float16 and bfloat16 widen exactly to float32, so their blocks are widened into an L1 buffer
+// and counted by the float32 loops. Counting bit patterns instead (one increment per element
+// into 65536 uint64 counters, folded at the end) cost ~0.6-0.8 ns per element against
+// float32's ~0.5 on the same loaded machine, and each tensor paid for clearing and folding the
+// 512 KiB of counters: tens of microseconds for a 256-element bias.
+// Exact for every pattern: the portable widening (AVX-512 machines use vcvtph2ps; a 65536-entry
+// table measured ~1.0 ns per element there, this loop ~1.3 including the count, vcvtph2ps ~0.6).
+inline uint32_t f16_to_f32_bits(uint32_t h) {
+  const uint32_t em = h & 0x7fffu;
+  const float tiny = static_cast<float>(static_cast<int32_t>(em)) * 5.9604645e-8f;  // 2^-24
+  uint32_t tiny_bits;
+  std::memcpy(&tiny_bits, &tiny, 4);
+  const uint32_t normal = (em << 13) + 0x38000000u;  // exponent rebiased by 127 - 15
+  const uint32_t special = (em << 13) | 0x7f800000u;  // inf and NaN keep their payload
+  const uint32_t bits = em >= 0x7c00u ? special : (em >= 0x400u ? normal : tiny_bits);
+  return bits | ((h & 0x8000u) << 16);
+}
+
+template <bool kBFloat16>
+void count_half(const uint16_t* p, std::size_t n, WorkerAccum* out) {
+  alignas(64) float buf[kBlock];
+  for (std::size_t lo = 0; lo < n; lo += kBlock) {
+    const std::size_t len = std::min(kBlock, n - lo);
+    if constexpr (kBFloat16) {
+      std::size_t i = 0;
+#if defined(XFAST_HAVE_AVX512)
+      if (f32_path().count == internal::count_block_avx512) {
+        i = internal::widen_bf16_avx512(p + lo, len, buf);
+      }
+#endif
+      for (; i < len; ++i) {
+        const uint32_t b = static_cast<uint32_t>(p[lo + i]) << 16;  // bfloat16 is float32's top half
+        std::memcpy(&buf[i], &b, 4);
+      }
+    } else {
+      std::size_t i = 0;
+#if defined(XFAST_HAVE_AVX512)
+      if (f32_path().count == internal::count_block_avx512) {
+        i = internal::widen_f16_avx512(p + lo, len, buf);
+      }
+#endif
+      for (; i < len; ++i) {
+        const uint32_t b = f16_to_f32_bits(p[lo + i]);
+        std::memcpy(&buf[i], &b, 4);
+      }
+    }
+    count_f32(buf, len, out);
+  }
+}
+
+// 8- and 16-bit integers: count each bit pattern (one increment per element, no conversion),
+// then fold the at most 65536 distinct values into slots and moments once at the end.
 template <typename T>
 void count_patterns(const T* p, std::size_t n, WorkerAccum* out) {
   constexpr std::size_t kValues = std::size_t{1} << (8 * sizeof(T));
@@ -480,7 +530,165 @@ void fold_patterns(DType dt, const std::vector<uint64_t>& raw, HistogramAccum* o
   }
 }
 
-std::size_t elem_size(DType dt) {
+
+bool is_pattern_type(DType dt) {
+  return dtype_size(dt) <= 2 && dt != DType::kFloat16 && dt != DType::kBFloat16;
+}
+
+void count_chunk(const void* data, std::size_t n, DType dt, WorkerAccum* out) {
+  switch (dt) {
+    case DType::kFloat32:
+      return count_f32(static_cast<const float*>(data), n, out);
+    case DType::kFloat64:
+      return count_as_double(static_cast<const double*>(data), n, out);
+    case DType::kInt32:
+      return count_as_double(static_cast<const int32_t*>(data), n, out);
+    case DType::kUInt32:
+      return count_as_double(static_cast<const uint32_t*>(data), n, out);
+    case DType::kInt64:
+      return count_as_double(static_cast<const int64_t*>(data), n, out);
+    case DType::kUInt64:
+      return count_as_double(static_cast<const uint64_t*>(data), n, out);
+    case DType::kFloat16:
+      return count_half<false>(static_cast<const uint16_t*>(data), n, out);
+    case DType::kBFloat16:
+      return count_half<true>(static_cast<const uint16_t*>(data), n, out);
+    case DType::kInt16:
+    case DType::kUInt16:
+      return count_patterns(static_cast<const uint16_t*>(data), n, out);
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kBool:
+      return count_patterns(static_cast<const uint8_t*>(data), n, out);
+  }
+}
+
+// Work is claimed in chunks of this many elements (1 MiB of float32): large enough that claiming
+// one (an atomic add) costs nothing next to its ~40 us pass, small enough that a 1024x1024
+// weight (one 4 MiB chunk before) is shared by the workers instead of running on one thread,
+// and that on a busy 2-core machine the faster worker picks up the slower one's share.
+constexpr std::size_t kChunk = std::size_t{1} << 18;
+
+// Below this many elements one thread does the whole pass: waking the pool costs ~10-20 us.
+constexpr std::size_t kParallelThreshold = std::size_t{1} << 18;
+
+// Adds the bin counts `w` gathered since it was last drained into bins[0..kDefaultBins) and
+// leaves its slots, sub-counts and moments zeroed, ready for the next tensor. Slots are monotone
+// in the value, so every count lies between the slots of the smallest and the largest finite
+// value seen (NaN/inf blocks were undone to zero): only that range is read and cleared. A
+// 256-element tensor then costs a few hundred slot operations, not 4 x 1550 sub-counts folded,
+// 1550 slots copied and both cleared (~30k instructions, most of its fixed cost).
+void drain(WorkerAccum& w, uint64_t* bins) {
+  if (w.m.finite > 0) {
+    const SlotTable& t = slot_table();
+    const uint32_t lo = slot_of_double(t, w.m.min);
+    const uint32_t hi = slot_of_double(t, w.m.max);
+    for (uint32_t s = lo; s <= hi; ++s) {
+      uint64_t v = w.slots[s];
+      w.slots[s] = 0;
+      if (w.sub) {
+        for (std::size_t j = 0; j < kSubCounts; ++j) {
+          v += (*w.sub)[j][s];
+          (*w.sub)[j][s] = 0;
+        }
+      }
+      if (s >= 1 && s <= kDefaultBins) bins[s - 1] += v;
+    }
+  }
+  w.sub_pending = 0;
+  w.m = Moments{};
+}
+
+// Merges the workers' results into *out, leaving them drained. Pattern types are folded once
+// over the summed raw counts rather than once per worker.
+void merge_workers(WorkerAccum* workers, std::size_t count, DType dt, HistogramAccum* out) {
+  *out = HistogramAccum{};
+  Moments m;
+  std::vector<uint64_t> raw;
+  for (std::size_t k = 0; k < count; ++k) {
+    WorkerAccum& w = workers[k];
+    m.merge(w.m);
+    drain(w, out->counts.data());
+    if (w.raw.empty()) continue;
+    if (raw.empty()) {
+      raw.swap(w.raw);
+    } else {
+      for (std::size_t i = 0; i < raw.size(); ++i) raw[i] += w.raw[i];
+    }
+  }
+  if (is_pattern_type(dt) && !raw.empty()) fold_patterns(dt, raw, out, &m);
+  out->finite = m.finite;
+  if (m.finite > 0) {
+    out->min = m.min;
+    out->max = m.max;
+  }
+  out->sum = m.sum;
+  out->sum_squares = m.sum_squares;
+  out->nan = m.nan;
+  out->pos_inf = m.pos_inf;
+  out->neg_inf = m.neg_inf;
+}
+
+// This thread's accumulator for single-threaded passes, left drained after each use.
+WorkerAccum& thread_accum() {
+  thread_local WorkerAccum acc;
+  return acc;
+}
+
+// Runs `workers` workers over the chunks of data[0..n), each claiming the next chunk until none
+// is left (dynamic: a core shared with other processes does less), then merges.
+void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* out,
+                   ThreadPool* pool) {
+  const std::size_t chunks = (n + kChunk - 1) / kChunk;
+  const std::size_t nworkers = pool == nullptr ? 1 : std::min(pool->size(), chunks);
+  if (nworkers <= 1) {
+    // One thread: its reusable accumulator (no allocation or clearing of ~40 KiB per call).
+    WorkerAccum& acc = thread_accum();
+    count_chunk(data, n, dt, &acc);
+    merge_workers(&acc, 1, dt, out);
+    return;
+  }
+  std::vector<WorkerAccum> workers(nworkers);
+  const auto* base = static_cast<const uint8_t*>(data);
+  const std::size_t es = dtype_size(dt);
+  // Relaxed: the counter only hands out distinct chunk indices; the results are published to
+  // the caller by parallel_for's completion (a mutex), not by this atomic.
+  std::atomic<std::size_t> next{0};
+  auto work = [&](std::size_t w) {
+    for (std::size_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      const std::size_t lo = c * kChunk;
+      count_chunk(base + lo * es, std::min(kChunk, n - lo), dt, &workers[w]);
+    }
+  };
+  pool->parallel_for(nworkers, work);
+  merge_workers(workers.data(), workers.size(), dt, out);
+}
+
+// Adds a part's moments into *out; min/max only when the part saw a finite value.
+void add_moments(const Moments& m, HistogramAccum* out) {
+  if (m.finite > 0) {
+    out->min = out->finite > 0 ? std::min(out->min, m.min) : m.min;
+    out->max = out->finite > 0 ? std::max(out->max, m.max) : m.max;
+  }
+  out->finite += m.finite;
+  out->sum += m.sum;
+  out->sum_squares += m.sum_squares;
+  out->nan += m.nan;
+  out->pos_inf += m.pos_inf;
+  out->neg_inf += m.neg_inf;
+}
+
+// Adds one finished partial result into *out.
+void accumulate(const HistogramAccum& p, HistogramAccum* out) {
+  for (std::size_t i = 0; i < kDefaultBins; ++i) out->counts[i] += p.counts[i];
+  add_moments(Moments{p.min, p.max, p.sum, p.sum_squares, p.finite, p.nan, p.pos_inf, p.neg_inf},
+              out);
+}
+
+}  // namespace
+
+std::size_t dtype_size(DType dt) {
   switch (dt) {
     case DType::kFloat64:
     case DType::kInt64:
@@ -503,124 +711,6 @@ std::size_t elem_size(DType dt) {
   return 1;
 }
 
-bool is_pattern_type(DType dt) { return elem_size(dt) <= 2; }
-
-void count_chunk(const void* data, std::size_t n, DType dt, WorkerAccum* out) {
-  switch (dt) {
-    case DType::kFloat32:
-      return count_f32(static_cast<const float*>(data), n, out);
-    case DType::kFloat64:
-      return count_as_double(static_cast<const double*>(data), n, out);
-    case DType::kInt32:
-      return count_as_double(static_cast<const int32_t*>(data), n, out);
-    case DType::kUInt32:
-      return count_as_double(static_cast<const uint32_t*>(data), n, out);
-    case DType::kInt64:
-      return count_as_double(static_cast<const int64_t*>(data), n, out);
-    case DType::kUInt64:
-      return count_as_double(static_cast<const uint64_t*>(data), n, out);
-    case DType::kFloat16:
-    case DType::kBFloat16:
-    case DType::kInt16:
-    case DType::kUInt16:
-      return count_patterns(static_cast<const uint16_t*>(data), n, out);
-    case DType::kInt8:
-    case DType::kUInt8:
-    case DType::kBool:
-      return count_patterns(static_cast<const uint8_t*>(data), n, out);
-  }
-}
-
-// Work is claimed in chunks of this many elements (1 MiB of float32): large enough that claiming
-// one (an atomic add) costs nothing next to its ~40 us pass, small enough that a 1024x1024
-// weight (one 4 MiB chunk before) is shared by the workers instead of running on one thread,
-// and that on a busy 2-core machine the faster worker picks up the slower one's share.
-constexpr std::size_t kChunk = std::size_t{1} << 18;
-
-// Below this many elements one thread does the whole pass: waking the pool costs ~10-20 us.
-constexpr std::size_t kParallelThreshold = std::size_t{1} << 18;
-
-// Merges the workers' results into *out. Pattern types are folded once over the summed raw
-// counts rather than once per worker.
-void merge_workers(std::vector<WorkerAccum>& workers, DType dt, HistogramAccum* out) {
-  *out = HistogramAccum{};
-  Moments m;
-  std::vector<uint64_t> raw;
-  for (WorkerAccum& w : workers) {
-    w.fold_sub_counts();
-    for (std::size_t i = 0; i < kDefaultBins; ++i) out->counts[i] += w.slots[i + 1];
-    m.merge(w.m);
-    if (w.raw.empty()) continue;
-    if (raw.empty()) {
-      raw.swap(w.raw);
-    } else {
-      for (std::size_t i = 0; i < raw.size(); ++i) raw[i] += w.raw[i];
-    }
-  }
-  if (is_pattern_type(dt) && !raw.empty()) fold_patterns(dt, raw, out, &m);
-  out->finite = m.finite;
-  if (m.finite > 0) {
-    out->min = m.min;
-    out->max = m.max;
-  }
-  out->sum = m.sum;
-  out->sum_squares = m.sum_squares;
-  out->nan = m.nan;
-  out->pos_inf = m.pos_inf;
-  out->neg_inf = m.neg_inf;
-}
-
-// Runs `workers` workers over the chunks of data[0..n), each claiming the next chunk until none
-// is left (dynamic: a core shared with other processes does less), then merges.
-void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* out,
-                   ThreadPool* pool) {
-  const std::size_t chunks = (n + kChunk - 1) / kChunk;
-  const std::size_t nworkers = pool == nullptr ? 1 : std::min(pool->size(), chunks);
-  std::vector<WorkerAccum> workers(std::max<std::size_t>(nworkers, 1));
-  const auto* base = static_cast<const uint8_t*>(data);
-  const std::size_t es = elem_size(dt);
-  // Relaxed: the counter only hands out distinct chunk indices; the results are published to
-  // the caller by parallel_for's completion (a mutex), not by this atomic.
-  std::atomic<std::size_t> next{0};
-  auto work = [&](std::size_t w) {
-    for (std::size_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
-         c = next.fetch_add(1, std::memory_order_relaxed)) {
-      const std::size_t lo = c * kChunk;
-      count_chunk(base + lo * es, std::min(kChunk, n - lo), dt, &workers[w]);
-    }
-  };
-  if (nworkers <= 1) {
-    work(0);
-  } else {
-    pool->parallel_for(nworkers, work);
-  }
-  merge_workers(workers, dt, out);
-}
-
-// Adds a part's bin counts (bin_counts[i] for bin i) and moments into *out; min/max only when
-// the part saw a finite value.
-void add_part(const uint64_t* bin_counts, const Moments& m, HistogramAccum* out) {
-  for (std::size_t i = 0; i < kDefaultBins; ++i) out->counts[i] += bin_counts[i];
-  if (m.finite > 0) {
-    out->min = out->finite > 0 ? std::min(out->min, m.min) : m.min;
-    out->max = out->finite > 0 ? std::max(out->max, m.max) : m.max;
-  }
-  out->finite += m.finite;
-  out->sum += m.sum;
-  out->sum_squares += m.sum_squares;
-  out->nan += m.nan;
-  out->pos_inf += m.pos_inf;
-  out->neg_inf += m.neg_inf;
-}
-
-// Adds one finished partial result into *out.
-void accumulate(const HistogramAccum& p, HistogramAccum* out) {
-  add_part(p.counts.data(),
-           Moments{p.min, p.max, p.sum, p.sum_squares, p.finite, p.nan, p.pos_inf, p.neg_inf}, out);
-}
-
-}  // namespace
-
 void histogram_default_batch(const std::vector<HistogramInput>& inputs,
                              std::vector<HistogramAccum>* out, ThreadPool* pool) {
   out->assign(inputs.size(), HistogramAccum{});
@@ -640,31 +730,24 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
   std::mutex mu;  // guards *out while a worker adds what it gathered for one input
   std::atomic<std::size_t> next{0};  // relaxed: hands out distinct items (see run_histogram)
   auto work = [&](std::size_t) {
-    // A worker keeps one accumulator for the input it is on and folds it into (*out)[input]
-    // when it moves on, so memory stays one accumulator per worker whatever the batch size.
-    WorkerAccum acc;
+    // A worker keeps one accumulator (its thread's, reused across calls) for the input it is
+    // on and drains it into (*out)[input] when it moves on, so memory stays one accumulator per
+    // worker whatever the batch size, and a small tensor costs no allocation or full clear.
+    WorkerAccum& acc = thread_accum();
     std::size_t cur = inputs.size();
     auto flush = [&] {
       if (cur == inputs.size()) return;
       if (is_pattern_type(inputs[cur].dtype)) {  // raw pattern counts fold through merge_workers
-        std::vector<WorkerAccum> one(1);
-        std::swap(one[0], acc);
         HistogramAccum part;
-        merge_workers(one, inputs[cur].dtype, &part);
+        merge_workers(&acc, 1, inputs[cur].dtype, &part);
         std::lock_guard<std::mutex> lock(mu);
         accumulate(part, &(*out)[cur]);
         return;
       }
-      // Other types: added straight into the result, and the accumulator (sub-counts
-      // included) is reused for the next input: a model's many small tensors then cost no
-      // allocation each (1000 tensors of 1024 floats: ~5 -> ~2 us per tensor).
-      acc.fold_sub_counts();
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        add_part(acc.slots.data() + 1, acc.m, &(*out)[cur]);  // slot 1 + i is bin i
-      }
-      std::fill(acc.slots.begin(), acc.slots.end(), 0);
-      acc.m = Moments{};
+      const Moments m = acc.m;
+      std::lock_guard<std::mutex> lock(mu);
+      add_moments(m, &(*out)[cur]);
+      drain(acc, (*out)[cur].counts.data());
     };
     for (std::size_t k = next.fetch_add(1, std::memory_order_relaxed); k < items.size();
          k = next.fetch_add(1, std::memory_order_relaxed)) {
@@ -675,7 +758,7 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
       }
       const HistogramInput& in = inputs[it.input];
       const auto* base = static_cast<const uint8_t*>(in.data);
-      count_chunk(base + it.lo * elem_size(in.dtype), it.len, in.dtype, &acc);
+      count_chunk(base + it.lo * dtype_size(in.dtype), it.len, in.dtype, &acc);
     }
     flush();
   };

@@ -30,6 +30,9 @@ enum class DType : uint8_t {
   kBool,
 };
 
+// Bytes per element of `dtype`.
+std::size_t dtype_size(DType dtype);
+
 // The edges torch.utils.tensorboard uses for bins='tensorflow': v = 1e-12, then v *= 1.1 while
 // v < 1e20 (repeated double multiplication, not 1.1**i), mirrored, with 0 in the middle:
 // 1549 edges, 1548 bins. Built once; any thread.

@@ -84,4 +84,22 @@ BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
   return res;
 }
 
+std::size_t widen_f16_avx512(const uint16_t* p, std::size_t n, float* out) {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(h));
+  }
+  return i;
+}
+
+std::size_t widen_bf16_avx512(const uint16_t* p, std::size_t n, float* out) {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    _mm512_storeu_si512(out + i, _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  return i;
+}
+
 }  // namespace xfast::internal

@@ -65,6 +65,13 @@ BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
 BlockMoments count_block_avx2(const float* p, std::size_t n, uint32_t delta, uint32_t* sub_counts,
                               const uint16_t* slot_table, const float* thr);
 
+// Widens float16 p[0..n) to float32 out[0..) (vcvtph2ps: exact, NaN payloads and subnormals
+// included) in whole groups of 16; returns how many it widened. Call only when
+// cpu_has_avx512f().
+std::size_t widen_f16_avx512(const uint16_t* p, std::size_t n, float* out);
+// The same for bfloat16 (each value's bits become the top half of a float32's).
+std::size_t widen_bf16_avx512(const uint16_t* p, std::size_t n, float* out);
+
 // Either of the two.
 using CountBlockFn = BlockMoments (*)(const float*, std::size_t, uint32_t, uint32_t*,
                                       const uint16_t*, const float*);

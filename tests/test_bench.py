@@ -32,7 +32,7 @@ def test_quick_benchmark_runs_and_xfast_is_correct(tmp_path: Any) -> None:
     data = json.loads(out.read_text())
     titles = [s["title"] for s in data["sections"]]
     assert [t.split()[0] for t in titles] == [
-        "add_scalar", "add_histogram", "caller", "training", "HF"
+        "add_scalar", "add_histogram", "histograms", "caller", "training", "HF"
     ]
     for section in data["sections"]:
         assert section["correct"]["xfast"] is True, section["problems"]

@@ -23,6 +23,7 @@ from xfast.distributed.sharded import add_sharded_histogram, wants_sharded
 from xfast.encoding.convert import (
     float64_array,
     histogram_buffer,
+    host_tensor_span,
     to_float,
     to_max_bins,
     to_step,
@@ -382,6 +383,24 @@ class SummaryWriter:
             ValueError: ``values`` is empty, or ``max_bins`` is not positive.
             TypeError: ``values`` is not numeric, or is a sparse tensor.
         """
+        if sharded is None and type(bins) is str and bins == "tensorflow":
+            # The common call (a CPU parameter or gradient, default bins) reads the tensor in
+            # place: ~2 us a call instead of ~20 for a small tensor (numpy view, device checks).
+            span = host_tensor_span(values)
+            if (span is not None and not device_log.is_device_tensor(values)
+                    and (self._device is None or not self._device.queue.pending(tag))):
+                fw = self.file_writer
+                if fw is None:
+                    fw = self._get_file_writer()
+                info = fw._engine.add_histogram_at(
+                    fw._tag_id(tag), *span, to_step(global_step), walltime, to_max_bins(max_bins)
+                )
+                if info is not None:
+                    nan, pos_inf, neg_inf, written = info
+                    self._report_nonfinite(
+                        tag, {"nan": nan, "pos_inf": pos_inf, "neg_inf": neg_inf,
+                              "written": written}, nan + pos_inf + neg_inf)
+                return
         if wants_sharded(values, sharded):
             return add_sharded_histogram(self, tag, values, global_step, bins, walltime, max_bins)
         fw = self.file_writer
@@ -456,7 +475,7 @@ class SummaryWriter:
 
     def add_histograms(
         self,
-        named_tensors: Iterable[tuple[str, Any]],
+        named_tensors: Union[Iterable[tuple[str, Any]], Mapping[str, Any], Any],
         global_step: Optional[int] = None,
         grads: bool = False,
         stats: Iterable[str] = (),
@@ -480,8 +499,13 @@ class SummaryWriter:
         one small non-blocking copy for all of them, written by a background thread; no host
         sync); host tensors run through the native kernel.
 
+        ``named_tensors`` may also be a mapping of names to tensors (``model.state_dict()``,
+        ``dict(model.named_parameters())``: the same tags) or the ``nn.Module`` itself (its
+        ``named_parameters()``).
+
         Args:
-            named_tensors: (name, tensor) pairs, e.g. ``model.named_parameters()``.
+            named_tensors: (name, tensor) pairs, e.g. ``model.named_parameters()``; a mapping
+                of names to tensors, e.g. ``model.state_dict()``; or an ``nn.Module``.
             global_step: Global step value to record.
             grads: Also log each tensor's ``.grad``.
             stats: Scalars to log per tensor as ``<histogram tag>/<stat>``, any of "norm"

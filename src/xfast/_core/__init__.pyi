@@ -3,7 +3,7 @@
 # submodule can have stubs; checked by `python -m mypy.stubtest xfast._core` (tests/test_lint.py).
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +67,20 @@ class EventWriter:
         """Default-bins histogram of a C-contiguous buffer (``dtype`` an xfast dtype code),
         computed here (GIL released above 64 KiB) and queued. Returns ``{'nan', 'pos_inf',
         'neg_inf': int, 'written': bool}``; written is False when nothing was countable."""
+    def add_histogram_at(
+        self,
+        tag: int,
+        address: int,
+        n: int,
+        dtype: int,
+        step: int,
+        wall_time: Optional[float],
+        max_bins: Optional[int] = None,
+    ) -> Optional[tuple[int, int, int, bool]]:
+        """``add_histogram`` over ``n`` contiguous elements at host address ``address`` (a CPU
+        tensor's ``data_ptr()``), kept alive and unchanged by the caller for the call. Returns
+        None when the histogram was written with no NaN/inf, else ``(nan, pos_inf, neg_inf,
+        written)``. Raises ``ValueError`` for a null address or ``n == 0``."""
     def add_histogram_counts(
         self,
         tag: int,
@@ -197,9 +211,11 @@ def histogram_accumulate(data: npt.NDArray[Any], dtype: int) -> _Accum:
     shards of one tensor add up to the counts of the whole (xfast.distributed)."""
 
 def histogram_rows(
-    batch: Sequence[tuple[npt.NDArray[Any], int]], out: npt.NDArray[np.float64]
+    batch: Sequence[Union[tuple[npt.NDArray[Any], int], tuple[int, int, int]]],
+    out: npt.NDArray[np.float64],
 ) -> None:
-    """histogram_accumulate over ``[(buffer, dtype code), ...]`` in one pool dispatch with the
-    GIL released, written into ``out`` (float64, C-contiguous, one row per buffer, >= 1556
-    columns): 1548 counts, then min, max (inf, -inf when nothing is finite), sum, sum_squares,
+    """histogram_accumulate over ``[(buffer, dtype code) or (address, n, dtype code), ...]``
+    (the caller keeps every buffer alive) in one pool dispatch with the GIL released,
+    written into ``out`` (float64, C-contiguous, one row per buffer, >= 1556 columns): 1548
+    counts, then min, max (inf, -inf when nothing is finite), sum, sum_squares,
     finite, nan, pos_inf, neg_inf. Other columns are left alone."""

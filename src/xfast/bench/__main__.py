@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python -m xfast.bench [--quick] [--only scalar|histogram|methods|train|hf_trainer|read]
+"""python -m xfast.bench [--quick] [--only scalar|histogram|small|methods|train|hf_trainer|read]
 [--libs ...] [--json PATH|-] [--plot PATH]"""
 
 from __future__ import annotations
@@ -11,20 +11,23 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from xfast.bench import env, hf_trainer, histogram, libs, methods, progress, read, scalar, train
+from xfast.bench import (
+    env, hf_trainer, histogram, libs, methods, progress, read, scalar, small_tensors, train,
+)
 from xfast.bench.config import FULL, QUICK, Config
 from xfast.bench.report import Section, render, to_json
 
 SCENARIOS: dict[str, Callable[[list[str], Config], Section]] = {
     "scalar": scalar.run,
     "histogram": histogram.run,
+    "small": small_tensors.run,
     "methods": methods.run,
     "train": train.run,
     "hf_trainer": hf_trainer.run,
     "read": read.run,
 }
 # What runs without --only: the read stage takes minutes (tbparse and EventAccumulator).
-DEFAULT = ("scalar", "histogram", "methods", "train", "hf_trainer")
+DEFAULT = ("scalar", "histogram", "small", "methods", "train", "hf_trainer")
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -25,6 +25,34 @@ _NUMPY_CODES = {
     np.dtype(np.bool_): 12,
 }
 BFLOAT16_CODE = 3
+
+
+# Engine dtype codes keyed by torch dtype, filled on first use (torch is imported lazily).
+_TORCH_CODES: dict[Any, int] = {}
+
+
+def host_tensor_span(values: Any) -> Optional[tuple[int, int, int]]:
+    """(address, element count, engine dtype code) of a plain (not a subclass: no DTensor),
+    dense, contiguous, non-empty CPU tensor of a dtype the kernel reads in place; None for
+    anything else (histogram_buffer then takes it). The histogram's fast path: a numpy view of
+    a tensor (detach, numpy, reshape) costs several microseconds, as much as counting a bias.
+    The caller keeps the tensor alive while the engine reads the address."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    cls = type(values)
+    if cls is not torch.Tensor and cls is not torch.nn.Parameter:
+        return None
+    if not _TORCH_CODES:
+        names = ("float32", "float64", "float16", "bfloat16", "int8", "uint8", "int16",
+                 "uint16", "int32", "uint32", "int64", "uint64", "bool")  # DType's order
+        _TORCH_CODES.update({getattr(torch, name): code for code, name in enumerate(names)})
+    code = _TORCH_CODES.get(values.dtype)
+    if (code is None or not values.is_cpu or values.layout != torch.strided
+            or not values.is_contiguous() or values.is_neg()):
+        return None
+    n = values.numel()
+    return (values.data_ptr(), n, code) if n else None
 
 
 def torch_module() -> Any:

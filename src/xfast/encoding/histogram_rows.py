@@ -12,7 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from xfast import _core
-from xfast.encoding.convert import histogram_buffer
+from xfast.encoding.convert import histogram_buffer, host_tensor_span
 
 NBINS = 1548
 # Packed result row: NBINS bin counts, then these columns (all float64).
@@ -41,10 +41,15 @@ def host_rows(tensors: Sequence[Any], prevs: Sequence[Any], want_zeros: bool) ->
     dispatch for all) fills the counts and moments; numpy adds the optional extras (the
     ``zeros`` column when `want_zeros`, ``update_sum_squares`` where a previous value is given).
     """
-    buffers = [histogram_buffer(t) for t in tensors]
-    rows = np.zeros((len(buffers), WIDTH), dtype=np.float64)
-    _core.histogram_rows(buffers, rows)
-    if want_zeros or any(p is not None for p in prevs):
+    extras = want_zeros or any(p is not None for p in prevs)
+    buffers = [histogram_buffer(t) for t in tensors] if extras else []
+    # Without extras (which need the numpy views), plain CPU tensors are read in place by
+    # address (see host_tensor_span).
+    batch: list[Any] = list(buffers) or [host_tensor_span(t) or histogram_buffer(t)
+                                         for t in tensors]
+    rows = np.zeros((len(batch), WIDTH), dtype=np.float64)
+    _core.histogram_rows(batch, rows)
+    if extras:
         for row, t, prev, (data, code) in zip(rows, tensors, prevs, buffers):
             if want_zeros:
                 row[COL["zeros"]] = np.count_nonzero(data == 0) if code != 3 else np.count_nonzero(
