@@ -12,7 +12,16 @@ import time
 from typing import Any, Callable, Optional
 
 from xfast.bench import (
-    env, hf_trainer, histogram, libs, methods, progress, read, scalar, small_tensors, train,
+    env,
+    hf_trainer,
+    histogram,
+    libs,
+    methods,
+    progress,
+    read,
+    scalar,
+    small_tensors,
+    train,
 )
 from xfast.bench.config import FULL, QUICK, Config
 from xfast.bench.report import Section, render, to_json
