@@ -172,10 +172,9 @@ ArrayView view_array(py::handle h) {
   return {a.data(), static_cast<std::size_t>(a.size()), static_cast<std::size_t>(a.nbytes())};
 }
 
-// Columns after the counts in a packed histogram row: min, max, sum, sum_squares, finite, nan,
-// pos_inf, neg_inf (histogram_rows writes them; add_histogram_rows reads the first five).
-// xfast/_gpu_histogram.py's MOMENTS starts with the same eight, in this order.
-constexpr std::size_t kRowMoments = 8;
+// A packed histogram row's kRowMoments columns (histogram.h): histogram_rows writes them,
+// add_histogram_rows reads the first five. xfast.encoding.histogram_rows's MOMENTS starts with
+// the same eight, in this order.
 
 // A C-contiguous 2D float64 array of `rows` rows of at least `min_cols` columns.
 struct RowsView {
@@ -884,25 +883,9 @@ PYBIND11_MODULE(_core, m) {
           }
         }
         const RowsView r = rows_view(out, inputs.size(), kDefaultBins + kRowMoments);
-        std::vector<HistogramAccum> acc;
         {
-          ReleaseGil nogil;  // the caller's list keeps the arrays alive
-          histogram_default_batch(inputs, &acc, &ThreadPool::shared());
-        }
-        const double inf = std::numeric_limits<double>::infinity();
-        for (std::size_t i = 0; i < acc.size(); ++i) {
-          double* row = r.data + i * r.stride;
-          const HistogramAccum& a = acc[i];
-          for (std::size_t b = 0; b < kDefaultBins; ++b) row[b] = static_cast<double>(a.counts[b]);
-          double* mo = row + kDefaultBins;
-          mo[0] = a.finite > 0 ? a.min : inf;
-          mo[1] = a.finite > 0 ? a.max : -inf;
-          mo[2] = a.sum;
-          mo[3] = a.sum_squares;
-          mo[4] = static_cast<double>(a.finite);
-          mo[5] = static_cast<double>(a.nan);
-          mo[6] = static_cast<double>(a.pos_inf);
-          mo[7] = static_cast<double>(a.neg_inf);
+          ReleaseGil nogil;  // the caller's list keeps the buffers, `out` keeps the rows alive
+          histogram_default_rows(inputs, r.data, r.stride, &ThreadPool::shared());
         }
       },
       py::arg("batch"), py::arg("out"),

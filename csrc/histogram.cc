@@ -577,8 +577,10 @@ constexpr std::size_t kParallelThreshold = std::size_t{1} << 18;
 // in the value, so every count lies between the slots of the smallest and the largest finite
 // value seen (NaN/inf blocks were undone to zero): only that range is read and cleared. A
 // 256-element tensor then costs a few hundred slot operations, not 4 x 1550 sub-counts folded,
-// 1550 slots copied and both cleared (~30k instructions, most of its fixed cost).
-void drain(WorkerAccum& w, uint64_t* bins) {
+// 1550 slots copied and both cleared (~30k instructions, most of its fixed cost). `Bin` is
+// uint64_t (HistogramAccum) or double (a packed row: exact, counts stay far below 2^53).
+template <typename Bin>
+void drain(WorkerAccum& w, Bin* bins) {
   if (w.m.finite > 0) {
     const SlotTable& t = slot_table();
     const uint32_t lo = slot_of_double(t, w.m.min);
@@ -592,7 +594,7 @@ void drain(WorkerAccum& w, uint64_t* bins) {
           (*w.sub)[j][s] = 0;
         }
       }
-      if (s >= 1 && s <= kDefaultBins) bins[s - 1] += v;
+      if (s >= 1 && s <= kDefaultBins) bins[s - 1] += static_cast<Bin>(v);
     }
   }
   w.sub_pending = 0;
@@ -711,9 +713,15 @@ std::size_t dtype_size(DType dt) {
   return 1;
 }
 
-void histogram_default_batch(const std::vector<HistogramInput>& inputs,
-                             std::vector<HistogramAccum>* out, ThreadPool* pool) {
-  out->assign(inputs.size(), HistogramAccum{});
+namespace {
+
+// One pool dispatch over every input's chunks (see histogram_default_batch). A worker keeps one
+// accumulator (its thread's, reused across calls) for the input it is on and hands it to `sink`
+// when it moves on, under a lock: sink.add(input, moments, worker) takes a float/integer input's
+// moments and drains the worker's counts; sink.add_part(input, result) a pattern type's folded
+// result. Memory stays one accumulator per worker whatever the batch size.
+template <typename Sink>
+void run_batch(const std::vector<HistogramInput>& inputs, ThreadPool* pool, Sink& sink) {
   struct Item {
     std::size_t input, lo, len;
   };
@@ -727,12 +735,9 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
   }
   const std::size_t nworkers =
       pool == nullptr || total < kParallelThreshold ? 1 : std::min(pool->size(), items.size());
-  std::mutex mu;  // guards *out while a worker adds what it gathered for one input
+  std::mutex mu;  // guards the sink while a worker adds what it gathered for one input
   std::atomic<std::size_t> next{0};  // relaxed: hands out distinct items (see run_histogram)
   auto work = [&](std::size_t) {
-    // A worker keeps one accumulator (its thread's, reused across calls) for the input it is
-    // on and drains it into (*out)[input] when it moves on, so memory stays one accumulator per
-    // worker whatever the batch size, and a small tensor costs no allocation or full clear.
     WorkerAccum& acc = thread_accum();
     std::size_t cur = inputs.size();
     auto flush = [&] {
@@ -741,13 +746,12 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
         HistogramAccum part;
         merge_workers(&acc, 1, inputs[cur].dtype, &part);
         std::lock_guard<std::mutex> lock(mu);
-        accumulate(part, &(*out)[cur]);
+        sink.add_part(cur, part);
         return;
       }
       const Moments m = acc.m;
       std::lock_guard<std::mutex> lock(mu);
-      add_moments(m, &(*out)[cur]);
-      drain(acc, (*out)[cur].counts.data());
+      sink.add(cur, m, acc);
     };
     for (std::size_t k = next.fetch_add(1, std::memory_order_relaxed); k < items.size();
          k = next.fetch_add(1, std::memory_order_relaxed)) {
@@ -767,6 +771,70 @@ void histogram_default_batch(const std::vector<HistogramInput>& inputs,
   } else {
     pool->parallel_for(nworkers, work);
   }
+}
+
+// run_batch's results as one HistogramAccum per input.
+struct AccumSink {
+  std::vector<HistogramAccum>* out;
+  void add(std::size_t i, const Moments& m, WorkerAccum& w) {
+    add_moments(m, &(*out)[i]);
+    drain(w, (*out)[i].counts.data());
+  }
+  void add_part(std::size_t i, const HistogramAccum& part) { accumulate(part, &(*out)[i]); }
+};
+
+// run_batch's results written straight into packed float64 rows (see histogram_default_rows):
+// no per-input accumulator, and only the worker's min..max slot range is added into the row.
+struct RowsSink {
+  double* rows;
+  std::size_t stride;
+  double* row(std::size_t i) const { return rows + i * stride; }
+  static void add_moments_to(const Moments& m, double* mo) {
+    mo[0] = std::min(mo[0], m.min);  // Moments start at +-inf, as the row does
+    mo[1] = std::max(mo[1], m.max);
+    mo[2] += m.sum;
+    mo[3] += m.sum_squares;
+    mo[4] += static_cast<double>(m.finite);
+    mo[5] += static_cast<double>(m.nan);
+    mo[6] += static_cast<double>(m.pos_inf);
+    mo[7] += static_cast<double>(m.neg_inf);
+  }
+  void add(std::size_t i, const Moments& m, WorkerAccum& w) {
+    add_moments_to(m, row(i) + kDefaultBins);
+    drain(w, row(i));
+  }
+  void add_part(std::size_t i, const HistogramAccum& p) {
+    double* r = row(i);
+    for (std::size_t b = 0; b < kDefaultBins; ++b) r[b] += static_cast<double>(p.counts[b]);
+    Moments m{p.min, p.max, p.sum, p.sum_squares, p.finite, p.nan, p.pos_inf, p.neg_inf};
+    if (p.finite == 0) {  // p.min and p.max are meaningless then
+      m.min = std::numeric_limits<double>::infinity();
+      m.max = -std::numeric_limits<double>::infinity();
+    }
+    add_moments_to(m, r + kDefaultBins);
+  }
+};
+
+}  // namespace
+
+void histogram_default_batch(const std::vector<HistogramInput>& inputs,
+                             std::vector<HistogramAccum>* out, ThreadPool* pool) {
+  out->assign(inputs.size(), HistogramAccum{});
+  AccumSink sink{out};
+  run_batch(inputs, pool, sink);
+}
+
+void histogram_default_rows(const std::vector<HistogramInput>& inputs, double* rows,
+                            std::size_t stride, ThreadPool* pool) {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    double* r = rows + i * stride;
+    std::fill_n(r, kDefaultBins, 0.0);
+    const double moments[kRowMoments] = {inf, -inf, 0, 0, 0, 0, 0, 0};
+    std::copy_n(moments, kRowMoments, r + kDefaultBins);
+  }
+  RowsSink sink{rows, stride};
+  run_batch(inputs, pool, sink);
 }
 
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out) {
@@ -805,16 +873,13 @@ bool finish_histogram(const double* counts, std::size_t nbins, const double* lim
     l = grouped_l.data();
     nc = grouped_c.size();
   }
-  std::size_t first = nc;
-  std::size_t last = 0;
-  for (std::size_t i = 0; i < nc; ++i) {
-    if (c[i] > 0) {
-      if (first == nc) first = i;
-      last = i;
-    }
-  }
+  // The first and last non-empty bins, each searched from its own end: a tensor's counts sit in
+  // a band of the 1548 default bins, so the bins between first and last are never read.
+  std::size_t first = 0;
+  while (first < nc && !(c[first] > 0)) ++first;
   if (first == nc) return false;
-  const std::size_t end = last + 1;
+  std::size_t end = nc;
+  while (!(c[end - 1] > 0)) --end;
   out->bucket.clear();
   if (first > 0) {
     out->bucket.assign(c + (first - 1), c + end);

@@ -80,6 +80,20 @@ struct HistogramInput {
 void histogram_default_batch(const std::vector<HistogramInput>& inputs,
                              std::vector<HistogramAccum>* out, ThreadPool* pool);
 
+// Columns after the counts in a packed row: min, max (+inf, -inf when nothing is finite), sum,
+// sum_squares, finite, nan, pos_inf, neg_inf.
+inline constexpr std::size_t kRowMoments = 8;
+
+// histogram_default_rows
+//
+// histogram_default_batch written as packed float64 rows: row i (at rows + i * stride, stride
+// >= kDefaultBins + kRowMoments) gets inputs[i]'s kDefaultBins counts, then the kRowMoments
+// columns; the row's other columns are left alone. The counts are zeroed first and each
+// worker adds only the slot range its values span: no per-input accumulator or full-row copy.
+// Any thread; no GIL.
+void histogram_default_rows(const std::vector<HistogramInput>& inputs, double* rows,
+                            std::size_t stride, ThreadPool* pool);
+
 // The same counting done single-threaded in one chunk; tests compare the two.
 void histogram_default_serial(const void* data, std::size_t n, DType dtype, HistogramAccum* out);
 

@@ -126,15 +126,19 @@ def add_histograms(
     if "update_ratio" in stats and prev is None:
         raise ValueError("stats 'update_ratio' needs prev= (the previous step's parameters)")
     items: list[_Item] = []
+    # Per tensor, this loop is most of add_histograms' Python cost on small tensors: torch is
+    # looked up once and prev only when some were given.
+    torch = torch_module()
+    tensor_type = torch.Tensor if torch is not None else ()
     for name, t in _named(named_tensors):
         if t is not None:
-            if not is_tensor(t):
+            if not isinstance(t, tensor_type):
                 raise TypeError(
                     f"add_histograms takes (name, tensor) pairs; {name!r} is a {type(t).__name__}"
                 )
             check_strided(t)
             if t.numel() > 0:
-                prev_t = _checked_prev(name, t, prev_map.get(name))
+                prev_t = _checked_prev(name, t, prev_map.get(name)) if prev_map else None
                 items.append(_Item(param_prefix + name, t, prev_t))
         g = getattr(t, "grad", None) if grads else None
         if g is not None:
@@ -189,8 +193,6 @@ def add_histograms(
     # Device tensors: one batched computation and one small copy per device (no host sync).
     by_device: dict[Any, list[_Item]] = {}
     host_items: list[_Item] = []
-    torch = torch_module()
-    tensor_type = torch.Tensor if torch is not None else ()
     for it in items:
         t = it.tensor
         # is_device_tensor, inlined: this loop runs once per parameter and gradient per call

@@ -236,6 +236,52 @@ TEST(batch_equals_one_call_per_tensor) {
   }
 }
 
+// histogram_default_rows writes each row exactly as one call per tensor counts it (float, half,
+// integer pattern types, all non-finite), even over rows left dirty by an earlier call, and
+// leaves the columns past the moments alone.
+TEST(rows_equal_one_call_per_tensor) {
+  xfast::ThreadPool pool(4);
+  const std::vector<double> all = spread_values(300007, 13);
+  std::vector<float> f32(all.begin(), all.end());
+  std::vector<int8_t> i8(4099);
+  for (std::size_t i = 0; i < i8.size(); ++i) i8[i] = static_cast<int8_t>(i * 37u);
+  const std::vector<float> nonfinite = {std::numeric_limits<float>::quiet_NaN(),
+                                        std::numeric_limits<float>::infinity(),
+                                        -std::numeric_limits<float>::infinity()};
+  const std::vector<xfast::HistogramInput> inputs = {
+      {f32.data(), 256, DType::kFloat32},
+      {f32.data(), f32.size(), DType::kFloat32},
+      {i8.data(), i8.size(), DType::kInt8},
+      {nonfinite.data(), nonfinite.size(), DType::kFloat32},
+      {all.data() + 1, 2048, DType::kFloat64},
+  };
+  const std::size_t stride = kDefaultBins + xfast::kRowMoments + 2;
+  std::vector<double> rows(inputs.size() * stride, 7.0);  // dirty, as np.empty leaves them
+  for (int pass = 0; pass < 2; ++pass) {
+    xfast::histogram_default_rows(inputs, rows.data(), stride, pass == 0 ? &pool : nullptr);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      HistogramAccum one;
+      xfast::histogram_default_serial(inputs[i].data, inputs[i].n, inputs[i].dtype, &one);
+      const double* r = rows.data() + i * stride;
+      HistogramAccum got;
+      for (std::size_t b = 0; b < kDefaultBins; ++b) got.counts[b] = static_cast<uint64_t>(r[b]);
+      const double* mo = r + kDefaultBins;
+      got.finite = static_cast<uint64_t>(mo[4]);
+      got.min = got.finite > 0 ? mo[0] : one.min;
+      got.max = got.finite > 0 ? mo[1] : one.max;
+      if (got.finite == 0) CHECK(mo[0] == std::numeric_limits<double>::infinity() && mo[1] == -mo[0]);
+      got.sum = mo[2];
+      got.sum_squares = mo[3];
+      got.nan = static_cast<uint64_t>(mo[5]);
+      got.pos_inf = static_cast<uint64_t>(mo[6]);
+      got.neg_inf = static_cast<uint64_t>(mo[7]);
+      check_same(one, got, 1e21 * static_cast<double>(inputs[i].n));
+      CHECK_EQ(r[stride - 2], 7.0);
+      CHECK_EQ(r[stride - 1], 7.0);
+    }
+  }
+}
+
 std::vector<double> iota_limits(std::size_t n) {
   std::vector<double> l(n);
   for (std::size_t i = 0; i < n; ++i) l[i] = static_cast<double>(i);
