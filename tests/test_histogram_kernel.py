@@ -18,6 +18,7 @@ from conftest import load_run
 from torch.utils.tensorboard.summary import make_histogram
 
 from xfast import SummaryWriter, _core
+from xfast import writer as _writer_module
 from xfast.device import common, histogram
 from xfast.device import log as _device_log
 from xfast.device.common import packed_slot_table
@@ -232,6 +233,13 @@ class _GateEvent:
         assert self.gate.wait(30)
 
 
+def _pretend_cpu_tensors_live_on_a_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CPU tensors take the device path: is_device_tensor says so, and add_histogram's
+    in-place read (plain CPU tensors only) stands aside."""
+    monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+    monkeypatch.setattr(_writer_module, "host_tensor_span", lambda v: None)
+
+
 def _route_cpu_tensors_as_device(monkeypatch: pytest.MonkeyPatch, events: list[Any]) -> None:
     """Sends CPU tensors through the device path, each result behind a gated fake event."""
 
@@ -240,7 +248,7 @@ def _route_cpu_tensors_as_device(monkeypatch: pytest.MonkeyPatch, events: list[A
         events.append(ev)
         return result, ev
 
-    monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+    _pretend_cpu_tensors_live_on_a_device(monkeypatch)
     monkeypatch.setattr(_device_log, "to_pinned_host", fake_pinned)
 
 
@@ -293,7 +301,7 @@ def test_add_histograms_tags_values_and_stats(
     logdir: str, monkeypatch: pytest.MonkeyPatch, on_device: bool
 ) -> None:
     if on_device:
-        monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+        _pretend_cpu_tensors_live_on_a_device(monkeypatch)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.Linear(4, 2))
     prev = {n: p.detach().clone() for n, p in model.named_parameters()}
@@ -491,7 +499,7 @@ def test_queued_error_is_raised_by_flush_and_close_stops_the_thread(
         def synchronize(self) -> None:
             raise RuntimeError("device failure")
 
-    monkeypatch.setattr(_device_log, "is_device_tensor", lambda v: isinstance(v, torch.Tensor))
+    _pretend_cpu_tensors_live_on_a_device(monkeypatch)
     monkeypatch.setattr(_device_log, "to_pinned_host", lambda torch_mod, r: (r, _FailingEvent()))
     w = SummaryWriter(logdir)
     w.add_histogram("h", torch.ones(3), 0)

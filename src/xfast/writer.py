@@ -386,9 +386,9 @@ class SummaryWriter:
         if sharded is None and type(bins) is str and bins == "tensorflow":
             # The common call (a CPU parameter or gradient, default bins) reads the tensor in
             # place: ~2 us a call instead of ~20 for a small tensor (numpy view, device checks).
+            # A span means a plain CPU tensor: never one for the device path.
             span = host_tensor_span(values)
-            if (span is not None and not device_log.is_device_tensor(values)
-                    and (self._device is None or not self._device.queue.pending(tag))):
+            if span is not None and (self._device is None or not self._device.queue.pending(tag)):
                 fw = self.file_writer
                 if fw is None:
                     fw = self._get_file_writer()
