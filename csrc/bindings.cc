@@ -368,7 +368,7 @@ py::array_t<T> column_array(Column<T>& c) {
   const std::size_t n = c.size();
   if (n == 0) return py::array_t<T>(0);
   T* data = c.release().release();
-  py::capsule owner(data, [](void* p) { delete[] static_cast<T*>(p); });
+  py::capsule owner(data, [](void* p) { free_released_column(p); });
   return py::array_t<T>(static_cast<py::ssize_t>(n), data, owner);
 }
 

@@ -2,76 +2,59 @@
 // EventScan: reads TFRecord event files back into per-tag column buffers (the reader's hot path).
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "column_memory.h"
+#include "platform.h"
 
 namespace xfast {
 
 // Column<T>
 //
-// An append-only column kept as a list of chunks that double in size (64 elements up to 64Ki), so
-// growing never copies what is already there and a tag with one event costs one small chunk.
-// release() moves the whole column into one exactly sized array and frees the chunks: the peak
-// while doing that is the column's own size twice, one column at a time.
+// An append-only column in one buffer that grows without copying (ColumnMemory), so release()
+// hands numpy the very array the scan wrote: no second allocation, no final copy.
 template <typename T>
 class Column {
+  static_assert(std::is_trivially_copyable_v<T>);
+
  public:
   void push_back(T v) {
-    if (fill_ == cap_) grow();
-    tail_[fill_++] = v;
-    ++size_;
+    if (XFAST_UNLIKELY(size_ == cap_)) grow(size_ + 1);
+    data()[size_++] = v;
   }
-  // Appends v[0..n), a chunk-sized span at a time (histogram buckets).
+  // Appends v[0..n) (histogram buckets).
   void append(const T* v, std::size_t n) {
-    while (n > 0) {
-      if (fill_ == cap_) grow();
-      const std::size_t k = std::min(n, cap_ - fill_);
-      std::copy(v, v + k, tail_ + fill_);
-      fill_ += k;
-      size_ += k;
-      v += k;
-      n -= k;
-    }
+    if (size_ + n > cap_) grow(size_ + n);
+    if (n > 0) std::memcpy(data() + size_, v, n * sizeof(T));
+    size_ += n;
   }
   std::size_t size() const { return size_; }
 
-  // The elements in one array of size() (nullptr when empty); the column is left empty.
-  std::unique_ptr<T[]> release() {
-    std::unique_ptr<T[]> out;
-    if (size_ > 0) out.reset(new T[size_]);
-    std::size_t at = 0;
-    for (std::size_t c = 0; c < chunks_.size(); ++c) {
-      const std::size_t n = c + 1 == chunks_.size() ? fill_ : chunks_[c].second;
-      std::copy(chunks_[c].first.get(), chunks_[c].first.get() + n, out.get() + at);
-      at += n;
-      chunks_[c].first.reset();
-    }
-    chunks_.clear();
-    tail_ = nullptr;
-    size_ = fill_ = cap_ = 0;
+  // The elements (nullptr when empty); the column is left empty.
+  ReleasedColumn<T> release() {
+    ReleasedColumn<T> out(size_ > 0 ? static_cast<T*>(memory_.release(size_ * sizeof(T)))
+                                    : nullptr);
+    memory_ = ColumnMemory();
+    size_ = cap_ = 0;
     return out;
   }
 
  private:
-  void grow() {
-    if (!chunks_.empty()) chunks_.back().second = fill_;
-    const std::size_t next = cap_ == 0 ? 64 : std::min<std::size_t>(cap_ * 2, 65536);
-    chunks_.emplace_back(std::unique_ptr<T[]>(new T[next]), next);
-    tail_ = chunks_.back().first.get();
-    cap_ = next;
-    fill_ = 0;
+  T* data() const { return static_cast<T*>(memory_.data()); }
+  void grow(std::size_t n) {
+    memory_.reserve(n * sizeof(T));
+    cap_ = memory_.capacity() / sizeof(T);
   }
 
-  std::vector<std::pair<std::unique_ptr<T[]>, std::size_t>> chunks_;  // (data, elements used)
-  T* tail_ = nullptr;
-  std::size_t fill_ = 0;  // elements used in the tail chunk
-  std::size_t cap_ = 0;   // capacity of the tail chunk
+  ColumnMemory memory_;
   std::size_t size_ = 0;
+  std::size_t cap_ = 0;
 };
 
 // One (step, wall_time, value) series: simple_value scalars, or float/double scalar tensors.

@@ -188,12 +188,12 @@ TEST(column_release_is_exact) {
   CHECK_EQ(c.size(), std::size_t{0});
 }
 
-TEST(column_append_spans_chunks) {
+TEST(column_append_spans_growth) {
   xfast::Column<double> c;
   std::vector<double> v(70000);
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
   c.push_back(-1.0);
-  c.append(v.data(), 100);  // fills the first chunk of 64 and spills into the next
+  c.append(v.data(), 100);  // past the first heap block
   c.append(v.data() + 100, v.size() - 100);
   CHECK_EQ(c.size(), v.size() + 1);
   auto all = c.release();
