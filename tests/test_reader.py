@@ -46,7 +46,7 @@ def _writer(lib: str) -> Callable[[str], Any]:
 
 def _write_logdir(lib: str, root: str) -> None:
     """Two runs with every event type a writer makes: scalars (simple and tensor), several tags
-    per step, histograms, text, images, audio, a non-scalar tensor (pr curve), hparams, a step
+    per step, histograms (of changing and of one bucket count), text, images, audio, a non-scalar tensor (pr curve), hparams, a step
     logged twice and a run with two files."""
     import torch
 
@@ -57,7 +57,8 @@ def _write_logdir(lib: str, root: str) -> None:
         w.add_scalar("loss", 1.0 / (step + 1), step)
         w.add_scalar("lr", 0.1 * 0.9**step, step)
         if step % 10 == 0:
-            w.add_histogram("weights", rng.standard_normal(200), step)
+            w.add_histogram("weights", rng.standard_normal(200), step)  # widths differ
+            w.add_histogram("steady", np.arange(1.0, 11.0), step)  # one width
             w.add_text("notes", f"step {step}: ok", step)
             w.add_image("img", rng.integers(0, 255, (3, 4, 5), dtype=np.uint8), step)
             if lib != "tensorboardX":  # its add_audio needs the soundfile package
