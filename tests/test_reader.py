@@ -112,6 +112,46 @@ def test_frames_equal_tbparse(written: str, extra: Any) -> None:
         _assert_frames_equal(frame, getattr(theirs, kind), kind)
 
 
+def _write_tf2_logdir(root: str) -> None:
+    """What TensorFlow 2's tf.summary (and Keras's TensorBoard callback on TensorFlow) writes:
+    scalars as float32 tensors, histograms as [k, 3] tensors and text as string tensors, each
+    with its plugin's metadata, made by TensorBoard's own summary_v2 functions (no TensorFlow)."""
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.plugins.histogram.summary_v2 import histogram_pb
+    from tensorboard.plugins.scalar.summary_v2 import scalar_pb
+    from tensorboard.plugins.text.summary_v2 import text_pb
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    rng = np.random.default_rng(0)
+    for run in ("train", "validation"):
+        w = EventFileWriter(os.path.join(root, run))
+        for step in range(6):
+            for summary in (
+                scalar_pb("epoch_loss", 1.0 / (step + 1)),
+                histogram_pb("dense/kernel/histogram", rng.standard_normal(100), buckets=30),
+                text_pb("notes", f"epoch {step}"),
+            ):
+                w.add_event(Event(wall_time=1000.0 + step, step=step, summary=summary))
+        w.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_tensorflow_files_equal_tbparse(tmp_path: Any) -> None:
+    _write_tf2_logdir(str(tmp_path))
+    for extra in (None, {"wall_time", "dir_name", "file_name"}):
+        ours = SummaryReader(str(tmp_path), extra_columns=extra)
+        theirs = tbparse.SummaryReader(str(tmp_path), extra_columns=extra)
+        for kind in FRAMES:
+            _assert_frames_equal(getattr(ours, kind), getattr(theirs, kind), kind)
+    tensors = SummaryReader(str(tmp_path)).tensors
+    assert len(tensors) == 2 * 6 * 2  # the scalar and the histogram tensor, 6 steps, 2 runs
+    # TF2 scalars are tensors (tbparse's .scalars is empty too); the native scan decodes them.
+    loss = SummaryReader(str(tmp_path)).tensor_scalar_arrays("epoch_loss", run="train")
+    np.testing.assert_array_equal(loss.step, np.arange(6))
+    np.testing.assert_array_equal(loss.value, np.float32(1.0 / (np.arange(6) + 1)))
+    assert len(SummaryReader(str(tmp_path)).text) == 12
+
+
 def test_pivot_equal_tbparse(written: str) -> None:
     # One value a tag and step (run "a"'s doubled step 29 merges in file order here, in an
     # arbitrary order in tbparse: its pivot sort is not stable; see frames._pivot).
