@@ -46,8 +46,9 @@ def _writer(lib: str) -> Callable[[str], Any]:
 
 def _write_logdir(lib: str, root: str) -> None:
     """Two runs with every event type a writer makes: scalars (simple and tensor), several tags
-    per step, histograms (of changing and of one bucket count), text, images, audio, a non-scalar tensor (pr curve), hparams, a step
-    logged twice and a run with two files."""
+    per step, histograms (bucket counts that change and one that does not), text, images,
+    audio, a non-scalar tensor (pr curve), hparams, a step logged twice and a run with two
+    files."""
     import torch
 
     make = _writer(lib)
