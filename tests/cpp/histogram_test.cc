@@ -163,6 +163,55 @@ void check_same(const HistogramAccum& a, const HistogramAccum& b, double scale) 
   CHECK(close(a.sum_squares, b.sum_squares, scale * scale));
 }
 
+// default_bin_range(min, max) holds every bin a value in [min, max] is counted in, for values
+// across the whole range of the edges (and beyond), and is empty when min > max.
+TEST(bin_range_covers_every_counted_value) {
+  const std::vector<double> v = spread_values(20000, 11);
+  bool ok = true;
+  for (std::size_t i = 0; i + 1 < v.size(); ++i) {
+    if (!std::isfinite(v[i]) || !std::isfinite(v[i + 1])) continue;
+    const double lo = std::min(v[i], v[i + 1]), hi = std::max(v[i], v[i + 1]);
+    const auto [first, end] = xfast::default_bin_range(lo, hi);
+    for (double x : {lo, hi}) {
+      const int bin = kernel_bin(x, DType::kFloat64);
+      if (bin == kNone) continue;
+      const auto b = static_cast<std::size_t>(bin);
+      if (b < first || b >= end) ok = false;
+    }
+  }
+  CHECK(ok);
+  const auto empty = xfast::default_bin_range(1.0, -1.0);
+  CHECK_EQ(empty.first, std::size_t{0});
+  CHECK_EQ(empty.second, std::size_t{0});
+}
+
+// One accumulator reused for tensors of different spreads (as the per-call path reuses its
+// thread's) gives what a fresh one gives each time: it clears only the bins it last wrote.
+TEST(reused_accumulator_equals_fresh_ones) {
+  const std::vector<double> wide = spread_values(5000, 3);
+  std::vector<float> narrow(300), ints_as_f(64);
+  for (std::size_t i = 0; i < narrow.size(); ++i) narrow[i] = 0.01f * static_cast<float>(i % 7);
+  for (std::size_t i = 0; i < ints_as_f.size(); ++i) ints_as_f[i] = static_cast<float>(i);
+  std::vector<int32_t> ints(1000);
+  for (std::size_t i = 0; i < ints.size(); ++i) ints[i] = static_cast<int32_t>(i) - 500;
+  std::vector<int8_t> bytes(256);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<int8_t>(i);
+  HistogramAccum reused;
+  for (int round = 0; round < 2; ++round) {
+    auto same = [&](const void* data, std::size_t n, DType dt) {
+      HistogramAccum fresh;
+      xfast::histogram_default_serial(data, n, dt, &fresh);
+      xfast::histogram_default_serial(data, n, dt, &reused);
+      check_same(reused, fresh, 1.0);
+    };
+    same(wide.data(), wide.size(), DType::kFloat64);
+    same(narrow.data(), narrow.size(), DType::kFloat32);
+    same(bytes.data(), bytes.size(), DType::kInt8);  // folded from bit patterns: every bin
+    same(ints_as_f.data(), ints_as_f.size(), DType::kFloat32);
+    same(ints.data(), ints.size(), DType::kInt32);
+  }
+}
+
 // Sizes on both sides of the single-thread cut-off (2^18) and one that leaves a short last chunk.
 TEST(serial_equals_parallel_around_the_threshold) {
   xfast::ThreadPool pool(4);
@@ -269,7 +318,8 @@ TEST(rows_equal_one_call_per_tensor) {
       got.finite = static_cast<uint64_t>(mo[4]);
       got.min = got.finite > 0 ? mo[0] : one.min;
       got.max = got.finite > 0 ? mo[1] : one.max;
-      if (got.finite == 0) CHECK(mo[0] == std::numeric_limits<double>::infinity() && mo[1] == -mo[0]);
+      if (got.finite == 0)
+        CHECK(mo[0] == std::numeric_limits<double>::infinity() && mo[1] == -mo[0]);
       got.sum = mo[2];
       got.sum_squares = mo[3];
       got.nan = static_cast<uint64_t>(mo[5]);
