@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import load_run
+from conftest import event_files, load_run
+from record_reader import read_events
 from torch.utils.tensorboard.summary import make_histogram
 
 from xfast import SummaryWriter, _core
+from xfast import histograms as _histograms_module
 from xfast import writer as _writer_module
 from xfast.device import common, histogram
 from xfast.device import log as _device_log
@@ -527,3 +529,56 @@ def test_row_buffers_of_the_wrong_shape_or_type_raise(tmp_path: Any) -> None:
     with pytest.raises(ValueError, match="wrong shape"):
         fw._engine.add_histogram_rows([fw._tag_id("a")], np.zeros((2, WIDTH)), EDGES, 0, None)
     w.close()
+
+
+def _histogram_events(run_dir: str) -> list[tuple[str, int, Any]]:
+    """(tag, step, HistogramProto) of every histogram event of a run's file, in file order."""
+    (path,) = event_files(run_dir)
+    values = [(e.step, v) for e in read_events(path) for v in e.summary.value]
+    return [(v.tag, step, v.histo) for step, v in values if v.HasField("histo")]
+
+
+@pytest.mark.parametrize("max_bins", [None, 30])
+def test_add_histograms_plain_batch_equals_one_call_per_tensor(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, max_bins: Any
+) -> None:
+    # The common call (plain contiguous CPU tensors, no stats) takes one native batch: small
+    # tensors counted on the caller's thread, those of 2^16 elements or more in one pool
+    # dispatch. Its events are the per-tensor add_histogram's, in the same order, NaN/inf
+    # reported the same way, whatever the mix of sizes and dtypes.
+    gen = torch.Generator().manual_seed(0)
+    tensors = {
+        "bias": torch.randn(256, generator=gen) * 0.02,
+        "big": torch.randn(300_000, generator=gen),
+        "norm": torch.ones(512),
+        "edge": torch.randn(1 << 16, generator=gen),  # just at the batch-rows threshold
+        "half": (torch.randn(1000, generator=gen) * 100).to(torch.bfloat16),
+        "ints": torch.randint(-5, 5, (77_777,), generator=gen, dtype=torch.int32),
+        "f64": torch.randn(100, generator=gen, dtype=torch.float64),
+        "nan_small": torch.tensor([1.0, float("nan"), float("inf"), -2.0]),
+        "nan_big": torch.cat([torch.randn(70_000, generator=gen), torch.tensor([float("-inf")])]),
+        "all_nan": torch.full((10,), float("nan")),
+    }
+    params = {k: torch.nn.Parameter(v) if v.is_floating_point() else v for k, v in tensors.items()}
+    for k in ("bias", "big"):
+        params[k].grad = torch.randn(params[k].shape, generator=gen) * 1e-4
+    batch_dir, loop_dir = str(tmp_path / "batch"), str(tmp_path / "loop")
+    with monkeypatch.context() as m, pytest.warns(RuntimeWarning) as batch_warnings:
+        m.setattr(_histograms_module, "host_rows", None)  # the packed-rows path is not taken
+        w = SummaryWriter(batch_dir)
+        w.add_histograms(params, 3, grads=True, max_bins=max_bins)
+        w.close()
+    with pytest.warns(RuntimeWarning) as loop_warnings:
+        w = SummaryWriter(loop_dir)
+        for name, p in params.items():
+            w.add_histogram(f"parameters/{name}", p, 3, max_bins=max_bins)
+            if getattr(p, "grad", None) is not None:
+                w.add_histogram(f"gradients/{name}", p.grad, 3, max_bins=max_bins)
+        w.close()
+    ours, theirs = _histogram_events(batch_dir), _histogram_events(loop_dir)
+    assert [(t, s) for t, s, _ in ours] == [(t, s) for t, s, _ in theirs]
+    assert [h for _, _, h in ours] == [h for _, _, h in theirs]
+    assert "parameters/all_nan" not in [t for t, _, _ in ours]  # nothing countable: skipped
+    assert sorted(str(m.message) for m in batch_warnings) == sorted(
+        str(m.message) for m in loop_warnings
+    )

@@ -16,7 +16,13 @@ from xfast.device.histogram import histogram_device, to_pinned_host
 from xfast.device.log import DeviceLog
 from xfast.distributed.groups import is_silent
 from xfast.distributed.sharded import HistogramStats, histogram_stats, is_dtensor
-from xfast.encoding.convert import check_strided, is_tensor, to_step, torch_module
+from xfast.encoding.convert import (
+    check_strided,
+    host_tensor_span,
+    is_tensor,
+    to_step,
+    torch_module,
+)
 from xfast.encoding.histogram_rows import COL, NBINS, WIDTH, host_rows, write_rows
 
 STATS = ("norm", "mean", "std", "min", "max", "zero_fraction", "nonfinite", "update_ratio")
@@ -105,6 +111,48 @@ def _named(named_tensors: Any) -> Iterable[tuple[str, Any]]:
     return pairs
 
 
+def _plain_host_batch(
+    pairs: list[tuple[str, Any]], grads: bool, param_prefix: str, grad_prefix: str
+) -> Optional[tuple[list[str], list[tuple[int, int, int]]]]:
+    """(tags, spans) when every tensor (and gradient) is one the kernel reads in place: a plain,
+    contiguous, non-empty CPU tensor (the usual model on the CPU); None when any is not, and
+    the general path takes the call. A span needs no other check (strided, not a DTensor, on
+    the CPU), so each tensor costs one host_tensor_span."""
+    tags: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    for name, t in pairs:
+        g = getattr(t, "grad", None) if grads else None
+        for prefix, x in ((param_prefix, t), (grad_prefix, g)):
+            if x is not None:
+                span = host_tensor_span(x)
+                if span is None:
+                    return None
+                tags.append(prefix + name)
+                spans.append(span)
+    return tags, spans
+
+
+def _add_plain_host_batch(
+    writer: HistogramWriter,
+    tags: list[str],
+    spans: list[tuple[int, int, int]],
+    global_step: Any,
+    walltime: Optional[float],
+    max_bins: Optional[int],
+) -> None:
+    """The common call's path: one native call counts every tensor and queues its event (the
+    small ones on this thread, the large ones in one pool dispatch). Packed rows cost a small
+    tensor a 12 KiB row allocated, cleared, then scanned again to trim it; on the GPT-2-shaped
+    model's 196 small tensors this path takes ~2.0 us a tensor against ~3.2 (docs/histograms.md).
+    """
+    fw = writer._get_file_writer()
+    tids = [fw._tag_id(tag) for tag in tags]
+    notes = fw._engine.add_histograms_at(tids, spans, to_step(global_step), walltime, max_bins)
+    for i, nan, pos_inf, neg_inf, written in notes:
+        info = {"nan": nan, "pos_inf": pos_inf, "neg_inf": neg_inf, "written": written}
+        writer._report_nonfinite(tags[i], info, nan + pos_inf + neg_inf)
+
+
 def add_histograms(
     writer: HistogramWriter,
     named_tensors: Any,
@@ -125,12 +173,22 @@ def add_histograms(
     prev_map = dict(prev) if prev is not None else {}
     if "update_ratio" in stats and prev is None:
         raise ValueError("stats 'update_ratio' needs prev= (the previous step's parameters)")
+    pairs = list(_named(named_tensors))
+    if not stats and not prev_map and not writer._nonfinite_scalars:
+        plain = _plain_host_batch(pairs, grads, param_prefix, grad_prefix)
+        log = writer._device
+        if plain is not None and not (log is not None and any(map(log.queue.pending, plain[0]))):
+            if log is not None:
+                log.report_notes()
+            if plain[0] and not is_silent(writer):
+                _add_plain_host_batch(writer, *plain, global_step, walltime, max_bins)
+            return
     items: list[_Item] = []
     # Per tensor, this loop is most of add_histograms' Python cost on small tensors: torch is
     # looked up once and prev only when some were given.
     torch = torch_module()
     tensor_type = torch.Tensor if torch is not None else ()
-    for name, t in _named(named_tensors):
+    for name, t in pairs:
         if t is not None:
             if not isinstance(t, tensor_type):
                 raise TypeError(

@@ -81,6 +81,18 @@ class EventWriter:
         tensor's ``data_ptr()``), kept alive and unchanged by the caller for the call. Returns
         None when the histogram was written with no NaN/inf, else ``(nan, pos_inf, neg_inf,
         written)``. Raises ``ValueError`` for a null address or ``n == 0``."""
+    def add_histograms_at(
+        self,
+        tags: Sequence[int],
+        spans: list[tuple[int, int, int]],
+        step: int,
+        wall_time: Optional[float],
+        max_bins: Optional[int] = None,
+    ) -> list[tuple[int, int, int, int, bool]]:
+        """``add_histogram_at`` for many tensors in one call, events queued in input order:
+        ``spans`` holds ``(address, n, dtype code)`` of memory the caller keeps alive and
+        unchanged. Returns ``[(index, nan, pos_inf, neg_inf, written), ...]`` for the
+        histograms that had NaN/inf or nothing countable (empty when none)."""
     def add_histogram_counts(
         self,
         tag: int,
