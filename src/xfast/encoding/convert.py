@@ -116,6 +116,8 @@ def to_step(global_step: Any) -> int:
     Raises ValueError for NaN, infinite or out-of-int64 steps (where torch raises ValueError,
     OverflowError or a protobuf error), TypeError for values int() does not take.
     """
+    if type(global_step) is int and -(2**63) <= global_step < 2**63:
+        return global_step  # the usual call, without the tensor check (213 -> ~60 ns)
     if global_step is None:
         return 0
     if is_tensor(global_step):
