@@ -543,7 +543,7 @@ def test_add_histograms_plain_batch_equals_one_call_per_tensor(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, max_bins: Any
 ) -> None:
     # The common call (plain contiguous CPU tensors, no stats) takes one native batch: small
-    # tensors counted on the caller's thread, those of 2^16 elements or more in one pool
+    # tensors counted on the caller's thread, those of 2^14 elements or more in one pool
     # dispatch. Its events are the per-tensor add_histogram's, in the same order, NaN/inf
     # reported the same way, whatever the mix of sizes and dtypes.
     gen = torch.Generator().manual_seed(0)
@@ -551,7 +551,8 @@ def test_add_histograms_plain_batch_equals_one_call_per_tensor(
         "bias": torch.randn(256, generator=gen) * 0.02,
         "big": torch.randn(300_000, generator=gen),
         "norm": torch.ones(512),
-        "edge": torch.randn(1 << 16, generator=gen),  # just at the batch-rows threshold
+        "edge": torch.randn(1 << 14, generator=gen),  # just at the batch-rows threshold
+        "below": torch.randn((1 << 14) - 1, generator=gen),
         "half": (torch.randn(1000, generator=gen) * 100).to(torch.bfloat16),
         "ints": torch.randint(-5, 5, (77_777,), generator=gen, dtype=torch.int32),
         "f64": torch.randn(100, generator=gen, dtype=torch.float64),
