@@ -300,7 +300,15 @@ bool queue_row(EventWriter& w, uint32_t tag, const double* row, std::size_t nbin
   return true;
 }
 
-// (address, n, dtype code) spans of host memory (see add_histogram_at), checked.
+// One (address, n, dtype code) span of host memory (see add_histogram_at), checked.
+HistogramInput span_input(const py::tuple& span) {
+  const auto address = span[0].cast<uintptr_t>();
+  const auto n = span[1].cast<std::size_t>();
+  if (address == 0 || n == 0) throw py::value_error("need a non-empty buffer");
+  return {reinterpret_cast<const void*>(address), n, checked_dtype(span[2].cast<int>())};
+}
+
+// A list of such spans.
 std::vector<HistogramInput> spans_of(py::handle spans) {
   std::vector<HistogramInput> inputs;
   const py::list items(py::reinterpret_borrow<py::object>(spans));
@@ -308,10 +316,7 @@ std::vector<HistogramInput> spans_of(py::handle spans) {
   for (const py::handle item : items) {
     const py::tuple span(py::reinterpret_borrow<py::object>(item));
     if (span.size() != 3) throw py::value_error("expected (address, n, dtype code) spans");
-    const auto address = span[0].cast<uintptr_t>();
-    const auto n = span[1].cast<std::size_t>();
-    if (address == 0 || n == 0) throw py::value_error("need a non-empty buffer");
-    inputs.push_back({reinterpret_cast<const void*>(address), n, checked_dtype(span[2].cast<int>())});
+    inputs.push_back(span_input(span));
   }
   return inputs;
 }
@@ -971,11 +976,7 @@ PYBIND11_MODULE(_core, m) {
           for (const py::handle item : items) {
             const py::tuple pair(py::reinterpret_borrow<py::object>(item));
             if (pair.size() == 3) {  // (address, n, dtype code): see add_histogram_at
-              const auto address = pair[0].cast<uintptr_t>();
-              const auto n = pair[1].cast<std::size_t>();
-              if (address == 0 || n == 0) throw py::value_error("need a non-empty buffer");
-              inputs.push_back({reinterpret_cast<const void*>(address), n,
-                                checked_dtype(pair[2].cast<int>())});
+              inputs.push_back(span_input(pair));
               continue;
             }
             if (pair.size() != 2) throw py::value_error("expected (buffer, dtype code) pairs");

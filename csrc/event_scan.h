@@ -40,8 +40,7 @@ class Column {
   ReleasedColumn<T> release() {
     ReleasedColumn<T> out(size_ > 0 ? static_cast<T*>(memory_.release(size_ * sizeof(T)))
                                     : nullptr);
-    memory_ = ColumnMemory();
-    size_ = cap_ = 0;
+    size_ = cap_ = 0;  // memory_.release left it empty
     return out;
   }
 

@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <tuple>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -614,8 +615,7 @@ void merge_workers(WorkerAccum* workers, std::size_t count, DType dt, HistogramA
             out->counts.begin() + static_cast<std::ptrdiff_t>(out->dirty_end), 0);
   out->min = out->max = out->sum = out->sum_squares = 0;
   out->finite = out->nan = out->pos_inf = out->neg_inf = 0;
-  out->dirty_first = kDefaultBins;
-  out->dirty_end = 0;
+  out->dirty_first = out->dirty_end = 0;
   Moments m;
   std::vector<uint64_t> raw;
   for (std::size_t k = 0; k < count; ++k) {
@@ -630,16 +630,13 @@ void merge_workers(WorkerAccum* workers, std::size_t count, DType dt, HistogramA
     }
   }
   if (m.finite > 0) {  // drain wrote within the bins of the workers' overall min and max
-    const auto [first, end] = default_bin_range(m.min, m.max);
-    out->dirty_first = first;
-    out->dirty_end = end;
+    std::tie(out->dirty_first, out->dirty_end) = default_bin_range(m.min, m.max);
   }
   if (is_pattern_type(dt) && !raw.empty()) {
     fold_patterns(dt, raw, out, &m);
     out->dirty_first = 0;
     out->dirty_end = kDefaultBins;
   }
-  if (out->dirty_first >= out->dirty_end) out->dirty_first = out->dirty_end = 0;
   out->finite = m.finite;
   if (m.finite > 0) {
     out->min = m.min;
