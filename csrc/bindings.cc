@@ -250,25 +250,23 @@ HistogramOutcome queue_histogram(EventWriter& w, uint32_t tag, const ArrayView& 
                                  std::optional<int64_t> max_bins) {
   checked_tag(w, tag);
   const double wall = now_or(wall_time);
-  // This thread's accumulator and float64 counts, reused: allocating both (12 KiB each) per call
-  // was most of a small tensor's fixed cost, and a model-wide loop's allocations contended for
-  // malloc's arena lock with the writer thread freeing the events (perf: ~17 % of the caller's
-  // time in futex waits and wake-ups).
+  // This thread's accumulator, reused: allocating its 12 KiB per call was most of a small
+  // tensor's fixed cost, and a model-wide loop's allocations contended for malloc's arena lock
+  // with the writer thread freeing the events (perf: ~17 % of the caller's time in futex waits
+  // and wake-ups).
   thread_local HistogramAccum acc;
-  thread_local std::vector<double> counts(kDefaultBins);
   run_histogram(data, dtype, false, &acc);
   auto h = std::make_unique<HistogramData>();
   bool written;
   if (!max_bins.has_value()) {
     // Only the bins between min's and max's can hold counts (the rest are zero), and trimming a
-    // band gives what trimming all 1548 bins gives: convert and trim just that band.
+    // band gives what trimming all 1548 bins gives: convert and trim just that band, its limits
+    // shared with default_edges() rather than copied.
     const auto [first, end] =
         acc.finite > 0 ? default_bin_range(acc.min, acc.max) : std::make_pair(std::size_t{0}, std::size_t{0});
-    for (std::size_t b = first; b < end; ++b) counts[b] = static_cast<double>(acc.counts[b]);
-    written = finish_histogram(counts.data() + first, end - first, default_edges().data() + first,
-                               std::nullopt, h.get());
+    written = finish_default_histogram(acc.counts.data(), first, end, h.get());
   } else {  // grouping depends on where each bin sits among all of them
-    std::copy(acc.counts.begin(), acc.counts.end(), counts.begin());
+    const std::vector<double> counts(acc.counts.begin(), acc.counts.end());
     written =
         finish_histogram(counts.data(), counts.size(), default_edges().data(), max_bins, h.get());
   }

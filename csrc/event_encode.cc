@@ -120,10 +120,10 @@ void append_single_value_event(std::string& out, const EventHeader& h, std::size
 
 std::size_t packed_doubles_size(std::size_t n) { return n == 0 ? 0 : delimited_size(8 * n); }
 
-uint8_t* write_packed_doubles(uint32_t field, const std::vector<double>& v, uint8_t* p) {
-  if (v.empty()) return p;
-  p = wire::write_delimited_header(field, 8 * v.size(), p);
-  for (double d : v) p = wire::write_fixed64(wire::double_bits(d), p);
+uint8_t* write_packed_doubles(uint32_t field, const double* v, std::size_t n, uint8_t* p) {
+  if (n == 0) return p;
+  p = wire::write_delimited_header(field, 8 * n, p);
+  for (std::size_t i = 0; i < n; ++i) p = wire::write_fixed64(wire::double_bits(v[i]), p);
   return p;
 }
 
@@ -174,8 +174,8 @@ void append_scalar_event(std::string& out, const EventHeader& h, std::string_vie
 void append_histogram_event(std::string& out, const EventHeader& h, std::string_view tag,
                             const HistogramData& histo) {
   const double stats[5] = {histo.min, histo.max, histo.num, histo.sum, histo.sum_squares};
-  std::size_t histo_size = packed_doubles_size(histo.bucket_limit.size()) +
-                           packed_doubles_size(histo.bucket.size());
+  std::size_t histo_size =
+      packed_doubles_size(histo.limit_count()) + packed_doubles_size(histo.bucket.size());
   for (double s : stats) histo_size += wire::double_bits(s) != 0 ? 9 : 0;
   const std::size_t value_size = tag_size(tag) + delimited_size(histo_size);
   append_single_value_event(out, h, value_size, [&](uint8_t* p) {
@@ -184,8 +184,8 @@ void append_histogram_event(std::string& out, const EventHeader& h, std::string_
     for (uint32_t i = 0; i < 5; ++i) {
       if (wire::double_bits(stats[i]) != 0) p = wire::write_double_field(i + 1, stats[i], p);
     }
-    p = write_packed_doubles(kHistoBucketLimit, histo.bucket_limit, p);
-    write_packed_doubles(kHistoBucket, histo.bucket, p);
+    p = write_packed_doubles(kHistoBucketLimit, histo.limit_data(), histo.limit_count(), p);
+    write_packed_doubles(kHistoBucket, histo.bucket.data(), histo.bucket.size(), p);
   });
 }
 

@@ -570,8 +570,28 @@ void count_chunk(const void* data, std::size_t n, DType dt, WorkerAccum* out) {
 // and that on a busy 2-core machine the faster worker picks up the slower one's share.
 constexpr std::size_t kChunk = std::size_t{1} << 18;
 
-// Below this many elements one thread does the whole pass: waking the pool costs ~10-20 us.
-constexpr std::size_t kParallelThreshold = std::size_t{1} << 18;
+// Below this many elements one thread does the whole pass. Measured on the 2-core machine with
+// torch's team spinning after a matmul, the add_histogram loop per tensor: at 2^16 values one or
+// two threads take the same time (~35 us: the writer thread shares the second core), at 196608
+// two take 73 us against 98 on one.
+constexpr std::size_t kParallelThreshold = std::size_t{1} << 16;
+
+// The smallest chunk a pass hands out: flushing a worker's counts for an input costs a few
+// hundred slot operations, ~1 % of a 2^14-element chunk.
+constexpr std::size_t kMinChunk = std::size_t{1} << 14;
+
+// The chunk size of a tensor of n elements: about eight chunks, between kMinChunk and kChunk
+// elements (four a worker on two cores, so a core shared with another process hands its share
+// to the faster one). With 1 MiB chunks every tensor below 2^18 values was one chunk and ran on
+// one thread (a GPT-2 layer's 256x768 weight logged with add_histogram). It depends on n alone,
+// not on the path (one thread, the pool, a batch), and the chunks' moments are merged in chunk
+// order (count_piece): a tensor's float64 sums come out the same bit for bit whichever path
+// counted it and however the workers shared its chunks.
+std::size_t chunk_of(std::size_t n) {
+  std::size_t c = kMinChunk;
+  while (c < kChunk && c * 2 * 8 <= n) c *= 2;
+  return c;
+}
 
 // Adds the bin counts `w` gathered since it was last drained into bins[0..kDefaultBins) and
 // leaves its slots, sub-counts and moments zeroed, ready for the next tensor. Slots are monotone
@@ -587,18 +607,28 @@ void drain(WorkerAccum& w, Bin* bins) {
     const uint32_t lo = slot_of_double(t, w.m.min);
     const uint32_t hi = slot_of_double(t, w.m.max);
     uint64_t* slots = w.slots.data();
-    // Row by row rather than slot by slot: each loop is a plain add or clear over a contiguous
-    // range that the compiler vectorizes (callgrind: 18.8k -> ~5k instructions for a bias).
-    if (w.sub) {
-      for (std::size_t j = 0; j < kSubCounts; ++j) {
-        uint32_t* row = (*w.sub)[j].data();
-        for (uint32_t s = lo; s <= hi; ++s) slots[s] += row[s];
-        std::fill(row + lo, row + hi + 1, 0u);
-      }
-    }
+    // Slots 0 and kDefaultBins + 1 (beyond the edges) hold no bin: their counts are dropped.
     const uint32_t first = std::max<uint32_t>(lo, 1);
     const uint32_t last = std::min<uint32_t>(hi, kDefaultBins);
-    for (uint32_t s = first; s <= last; ++s) bins[s - 1] += static_cast<Bin>(slots[s]);
+    // One pass adding the slots and the four sub-count rows straight into the bins, then plain
+    // clears: a loop the compiler vectorizes, with 7 memory operations a slot where folding the
+    // rows into the slots first took 15 (callgrind: xxx -> yyy instructions for a bias).
+    static_assert(kSubCounts == 4, "the pass below adds four rows");
+    if (w.sub) {
+      const uint32_t* r0 = (*w.sub)[0].data();
+      const uint32_t* r1 = (*w.sub)[1].data();
+      const uint32_t* r2 = (*w.sub)[2].data();
+      const uint32_t* r3 = (*w.sub)[3].data();
+      for (uint32_t s = first; s <= last; ++s) {
+        const uint64_t sub = uint64_t{r0[s]} + r1[s] + r2[s] + r3[s];
+        bins[s - 1] += static_cast<Bin>(slots[s] + sub);
+      }
+      for (std::size_t j = 0; j < kSubCounts; ++j) {
+        std::fill((*w.sub)[j].data() + lo, (*w.sub)[j].data() + hi + 1, 0u);
+      }
+    } else {
+      for (uint32_t s = first; s <= last; ++s) bins[s - 1] += static_cast<Bin>(slots[s]);
+    }
     std::fill(slots + lo, slots + hi + 1, uint64_t{0});
   }
   w.sub_pending = 0;
@@ -607,32 +637,30 @@ void drain(WorkerAccum& w, Bin* bins) {
 
 // Merges the workers' results into *out, leaving them drained. Pattern types are folded once
 // over the summed raw counts rather than once per worker.
-void merge_workers(WorkerAccum* workers, std::size_t count, DType dt, HistogramAccum* out) {
-  // Cleared in place, not replaced, and only where the last pass wrote: a reused accumulator
-  // keeps its 12 KiB of counts allocated and a small tensor does not clear all of them.
+// Empties *out for a new pass. Cleared in place, not replaced, and only where the last pass
+// wrote: a reused accumulator keeps its 12 KiB of counts allocated and a small tensor does not
+// clear all of them.
+void reset_accum(HistogramAccum* out) {
   out->counts.resize(kDefaultBins, 0);
   std::fill(out->counts.begin() + static_cast<std::ptrdiff_t>(out->dirty_first),
             out->counts.begin() + static_cast<std::ptrdiff_t>(out->dirty_end), 0);
   out->min = out->max = out->sum = out->sum_squares = 0;
   out->finite = out->nan = out->pos_inf = out->neg_inf = 0;
   out->dirty_first = out->dirty_end = 0;
-  Moments m;
-  std::vector<uint64_t> raw;
-  for (std::size_t k = 0; k < count; ++k) {
-    WorkerAccum& w = workers[k];
-    m.merge(w.m);
-    drain(w, out->counts.data());
-    if (w.raw.empty()) continue;
-    if (raw.empty()) {
-      raw.swap(w.raw);
-    } else {
-      for (std::size_t i = 0; i < raw.size(); ++i) raw[i] += w.raw[i];
-    }
-  }
-  if (m.finite > 0) {  // drain wrote within the bins of the workers' overall min and max
+}
+
+// Moves one worker's result into *out (emptied first), leaving the worker drained. A pattern
+// type's raw counts are folded into bins here.
+void take_worker(WorkerAccum& w, DType dt, HistogramAccum* out) {
+  reset_accum(out);
+  Moments m = w.m;
+  drain(w, out->counts.data());
+  if (m.finite > 0) {  // drain wrote within the bins of the worker's min and max
     std::tie(out->dirty_first, out->dirty_end) = default_bin_range(m.min, m.max);
   }
-  if (is_pattern_type(dt) && !raw.empty()) {
+  if (is_pattern_type(dt) && !w.raw.empty()) {
+    std::vector<uint64_t> raw;
+    raw.swap(w.raw);
     fold_patterns(dt, raw, out, &m);
     out->dirty_first = 0;
     out->dirty_end = kDefaultBins;
@@ -649,44 +677,27 @@ void merge_workers(WorkerAccum* workers, std::size_t count, DType dt, HistogramA
   out->neg_inf = m.neg_inf;
 }
 
-// This thread's accumulator for single-threaded passes, left drained after each use.
+// This thread's accumulator, left drained after each use: a pass allocates and clears no
+// ~40 KiB of counts per thread (on the pool's workers and torch's team alike).
 WorkerAccum& thread_accum() {
   thread_local WorkerAccum acc;
   return acc;
 }
 
-// Runs `workers` workers over the chunks of data[0..n), each claiming the next chunk until none
-// is left (dynamic: a core shared with other processes does less), then merges.
-void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* out,
-                   ThreadPool* pool) {
-  const std::size_t chunks = (n + kChunk - 1) / kChunk;
-  const std::size_t nworkers = pool == nullptr ? 1 : std::min(pool->size(), chunks);
-  if (nworkers <= 1) {
-    // One thread: its reusable accumulator (no allocation or clearing of ~40 KiB per call).
-    WorkerAccum& acc = thread_accum();
-    count_chunk(data, n, dt, &acc);
-    merge_workers(&acc, 1, dt, out);
-    return;
-  }
-  std::vector<WorkerAccum> workers(nworkers);
-  const auto* base = static_cast<const uint8_t*>(data);
-  const std::size_t es = dtype_size(dt);
-  // Relaxed: the counter only hands out distinct chunk indices; the results are published to
-  // the caller by parallel_for's completion (a mutex), not by this atomic.
-  std::atomic<std::size_t> next{0};
-  auto work = [&](std::size_t w) {
-    for (std::size_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
-         c = next.fetch_add(1, std::memory_order_relaxed)) {
-      const std::size_t lo = c * kChunk;
-      count_chunk(base + lo * es, std::min(kChunk, n - lo), dt, &workers[w]);
-    }
-  };
-  pool->parallel_for(nworkers, work);
-  merge_workers(workers.data(), workers.size(), dt, out);
+// Counts one chunk into *acc and returns that chunk's own moments; acc->m goes on gathering the
+// running min and max that drain's band needs.
+Moments count_piece(const void* data, std::size_t n, DType dt, WorkerAccum* acc) {
+  const Moments before = acc->m;
+  acc->m = Moments{};
+  count_chunk(data, n, dt, acc);
+  const Moments piece = acc->m;
+  acc->m = before;
+  acc->m.merge(piece);
+  return piece;
 }
 
 // Adds a part's moments into *out; min/max only when the part saw a finite value.
-void add_moments(const Moments& m, HistogramAccum* out) {
+void accumulate_moments(const Moments& m, HistogramAccum* out) {
   if (m.finite > 0) {
     out->min = out->finite > 0 ? std::min(out->min, m.min) : m.min;
     out->max = out->finite > 0 ? std::max(out->max, m.max) : m.max;
@@ -702,7 +713,7 @@ void add_moments(const Moments& m, HistogramAccum* out) {
 // Adds one finished partial result into *out.
 void accumulate(const HistogramAccum& p, HistogramAccum* out) {
   for (std::size_t i = 0; i < kDefaultBins; ++i) out->counts[i] += p.counts[i];
-  add_moments(Moments{p.min, p.max, p.sum, p.sum_squares, p.finite, p.nan, p.pos_inf, p.neg_inf},
+  accumulate_moments(Moments{p.min, p.max, p.sum, p.sum_squares, p.finite, p.nan, p.pos_inf, p.neg_inf},
               out);
 }
 
@@ -743,33 +754,39 @@ void run_batch(const std::vector<HistogramInput>& inputs, ThreadPool* pool, Sink
   struct Item {
     std::size_t input, lo, len;
   };
-  std::vector<Item> items;
   std::size_t total = 0;
+  std::vector<Item> items;
+  std::vector<std::size_t> first_item(inputs.size() + 1);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    for (std::size_t lo = 0; lo < inputs[i].n; lo += kChunk) {
-      items.push_back({i, lo, std::min(kChunk, inputs[i].n - lo)});
+    first_item[i] = items.size();
+    const std::size_t chunk = chunk_of(inputs[i].n);
+    for (std::size_t lo = 0; lo < inputs[i].n; lo += chunk) {
+      items.push_back({i, lo, std::min(chunk, inputs[i].n - lo)});
     }
     total += inputs[i].n;
   }
-  const std::size_t nworkers =
-      pool == nullptr || total < kParallelThreshold ? 1 : std::min(pool->size(), items.size());
-  std::mutex mu;  // guards the sink while a worker adds what it gathered for one input
-  std::atomic<std::size_t> next{0};  // relaxed: hands out distinct items (see run_histogram)
+  first_item[inputs.size()] = items.size();
+  const bool parallel = pool != nullptr && pool->size() > 1 && total >= kParallelThreshold;
+  const std::size_t nworkers = parallel ? std::min(pool->size(), items.size()) : 1;
+  std::vector<Moments> moments(items.size());  // each chunk's own, merged in order below
+  std::mutex mu;  // guards the sink while a worker drains what it gathered for one input
+  // Relaxed: the counter only hands out distinct items; the results are published to the
+  // caller by parallel_for's completion (a mutex), not by this atomic.
+  std::atomic<std::size_t> next{0};
   auto work = [&](std::size_t) {
     WorkerAccum& acc = thread_accum();
     std::size_t cur = inputs.size();
     auto flush = [&] {
       if (cur == inputs.size()) return;
-      if (is_pattern_type(inputs[cur].dtype)) {  // raw pattern counts fold through merge_workers
+      if (is_pattern_type(inputs[cur].dtype)) {  // raw pattern counts fold through take_worker
         HistogramAccum part;
-        merge_workers(&acc, 1, inputs[cur].dtype, &part);
+        take_worker(acc, inputs[cur].dtype, &part);
         std::lock_guard<std::mutex> lock(mu);
         sink.add_part(cur, part);
         return;
       }
-      const Moments m = acc.m;
       std::lock_guard<std::mutex> lock(mu);
-      sink.add(cur, m, acc);
+      sink.add_counts(cur, acc);
     };
     for (std::size_t k = next.fetch_add(1, std::memory_order_relaxed); k < items.size();
          k = next.fetch_add(1, std::memory_order_relaxed)) {
@@ -780,7 +797,7 @@ void run_batch(const std::vector<HistogramInput>& inputs, ThreadPool* pool, Sink
       }
       const HistogramInput& in = inputs[it.input];
       const auto* base = static_cast<const uint8_t*>(in.data);
-      count_chunk(base + it.lo * dtype_size(in.dtype), it.len, in.dtype, &acc);
+      moments[k] = count_piece(base + it.lo * dtype_size(in.dtype), it.len, in.dtype, &acc);
     }
     flush();
   };
@@ -789,17 +806,46 @@ void run_batch(const std::vector<HistogramInput>& inputs, ThreadPool* pool, Sink
   } else {
     pool->parallel_for(nworkers, work);
   }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (is_pattern_type(inputs[i].dtype)) continue;  // their parts carried the moments
+    Moments m;
+    for (std::size_t k = first_item[i]; k < first_item[i + 1]; ++k) m.merge(moments[k]);
+    sink.add_moments(i, m);
+  }
 }
 
-// run_batch's results as one HistogramAccum per input.
+// run_batch's results as one HistogramAccum per input, out[0..inputs).
 struct AccumSink {
-  std::vector<HistogramAccum>* out;
-  void add(std::size_t i, const Moments& m, WorkerAccum& w) {
-    add_moments(m, &(*out)[i]);
-    drain(w, (*out)[i].counts.data());
-  }
-  void add_part(std::size_t i, const HistogramAccum& part) { accumulate(part, &(*out)[i]); }
+  HistogramAccum* out;
+  void add_counts(std::size_t i, WorkerAccum& w) { drain(w, out[i].counts.data()); }
+  void add_moments(std::size_t i, const Moments& m) { accumulate_moments(m, &out[i]); }
+  void add_part(std::size_t i, const HistogramAccum& part) { accumulate(part, &out[i]); }
 };
+
+// Counts data[0..n) into *out (emptied first). A small tensor runs on the calling thread's
+// accumulator; a larger one is one run_batch input, its chunks shared by the pool's workers.
+void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* out,
+                   ThreadPool* pool) {
+  if (pool == nullptr || pool->size() <= 1 || n < kParallelThreshold) {
+    // run_batch's chunks, their moments merged in the same order (see chunk_of).
+    WorkerAccum& acc = thread_accum();
+    const std::size_t chunk = chunk_of(n);
+    const auto* base = static_cast<const uint8_t*>(data);
+    for (std::size_t lo = 0; lo < n; lo += chunk) {
+      count_piece(base + lo * dtype_size(dt), std::min(chunk, n - lo), dt, &acc);
+    }
+    take_worker(acc, dt, out);
+    return;
+  }
+  reset_accum(out);
+  AccumSink sink{out};
+  run_batch({HistogramInput{data, n, dt}}, pool, sink);
+  if (is_pattern_type(dt)) {
+    out->dirty_end = kDefaultBins;
+  } else if (out->finite > 0) {
+    std::tie(out->dirty_first, out->dirty_end) = default_bin_range(out->min, out->max);
+  }
+}
 
 // run_batch's results written straight into packed float64 rows (see histogram_default_rows):
 // no per-input accumulator, and only the worker's min..max slot range is added into the row.
@@ -817,10 +863,8 @@ struct RowsSink {
     mo[6] += static_cast<double>(m.pos_inf);
     mo[7] += static_cast<double>(m.neg_inf);
   }
-  void add(std::size_t i, const Moments& m, WorkerAccum& w) {
-    add_moments_to(m, row(i) + kDefaultBins);
-    drain(w, row(i));
-  }
+  void add_counts(std::size_t i, WorkerAccum& w) { drain(w, row(i)); }
+  void add_moments(std::size_t i, const Moments& m) { add_moments_to(m, row(i) + kDefaultBins); }
   void add_part(std::size_t i, const HistogramAccum& p) {
     double* r = row(i);
     for (std::size_t b = 0; b < kDefaultBins; ++b) r[b] += static_cast<double>(p.counts[b]);
@@ -838,7 +882,7 @@ struct RowsSink {
 void histogram_default_batch(const std::vector<HistogramInput>& inputs,
                              std::vector<HistogramAccum>* out, ThreadPool* pool) {
   out->assign(inputs.size(), HistogramAccum{});
-  AccumSink sink{out};
+  AccumSink sink{out->data()};
   run_batch(inputs, pool, sink);
 }
 
@@ -861,7 +905,7 @@ void histogram_default_serial(const void* data, std::size_t n, DType dtype, Hist
 
 void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAccum* out,
                        ThreadPool* pool) {
-  run_histogram(data, n, dtype, out, n < kParallelThreshold ? nullptr : pool);
+  run_histogram(data, n, dtype, out, pool);
 }
 
 const char* histogram_implementation() { return f32_path().name; }
@@ -915,6 +959,28 @@ bool finish_histogram(const double* counts, std::size_t nbins, const double* lim
     out->bucket.insert(out->bucket.end(), c, c + end);
   }
   out->bucket_limit.assign(l + first, l + end + 1);
+  return true;
+}
+
+bool finish_default_histogram(const uint64_t* counts, std::size_t first, std::size_t end,
+                              HistogramData* out) {
+  // The band's ends hold the min's and max's bins, so these loops stop at once unless those
+  // values lie beyond the edges (their counts are dropped).
+  while (first < end && counts[first] == 0) ++first;
+  if (first == end) return false;
+  while (counts[end - 1] == 0) --end;
+  // One zero-count bucket leads: the bin left of the first non-empty one (empty by definition),
+  // or an added 0 when that is bin 0; the limits are the bins' right edges. Converted as they
+  // are copied: no zero-filled buffer written twice.
+  if (first > 0) {
+    out->bucket.assign(counts + first - 1, counts + end);
+  } else {
+    out->bucket.reserve(end + 1);
+    out->bucket.assign(1, 0.0);
+    out->bucket.insert(out->bucket.end(), counts, counts + end);
+  }
+  out->bucket_limit.clear();
+  out->shared_limits = default_edges().data() + first;
   return true;
 }
 

@@ -135,4 +135,13 @@ std::vector<uint16_t> default_slot_table(std::vector<float>* thresholds);
 bool finish_histogram(const double* counts, std::size_t nbins, const double* limits,
                       std::optional<int64_t> max_bins, HistogramData* out);
 
+// finish_default_histogram
+//
+// finish_histogram without max_bins for a kernel pass's counts of the default bins (one per
+// bin), which are zero outside [first, end) (default_bin_range of the min and max): only that
+// band is read and converted, and out->shared_limits points into default_edges() instead of
+// filling out->bucket_limit. The event written is the same.
+bool finish_default_histogram(const uint64_t* counts, std::size_t first, std::size_t end,
+                              HistogramData* out);
+
 }  // namespace xfast

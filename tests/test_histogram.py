@@ -20,7 +20,7 @@ T = _core.testing
 EDGES = _core.default_edges()
 EDGE_LIST = EDGES.tolist()
 LAST_EDGE = EDGE_LIST[-1]
-PARALLEL_THRESHOLD = 1 << 18  # csrc/histogram.cc kParallelThreshold
+PARALLEL_THRESHOLD = 1 << 16  # csrc/histogram.cc kParallelThreshold
 
 CODES = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3, "int8": 4, "uint8": 5,
          "int16": 6, "uint16": 7, "int32": 8, "uint32": 9, "int64": 10, "uint64": 11, "bool": 12}
@@ -35,9 +35,10 @@ def _close(got: float, want: float, scale: float, rel: float = 1e-12) -> bool:
     return abs(got - want) <= rel * scale + 1e-300
 
 
-def _native(arr: np.ndarray, code: int, abs_sum: float) -> dict[str, Any]:
-    """histogram_default's result, after checking the threaded and serial runs agree (sums to
-    1e-12 of abs_sum, the sum of |finite values|)."""
+def _native(arr: np.ndarray, code: int) -> dict[str, Any]:
+    """histogram_default's result, after checking the threaded and serial runs agree, sums
+    included bit for bit: a tensor's chunks and the order their moments merge in depend on its
+    size alone."""
     par = T.histogram_default(arr, code, False)
     ser = T.histogram_default(arr, code, True)
     np.testing.assert_array_equal(par["counts"], ser["counts"])
@@ -45,8 +46,7 @@ def _native(arr: np.ndarray, code: int, abs_sum: float) -> dict[str, Any]:
         assert par[k] == ser[k], k
     if par["finite"]:
         assert par["min"] == ser["min"] and par["max"] == ser["max"]
-        assert _close(par["sum"], ser["sum"], abs_sum)
-        assert _close(par["sum_squares"], ser["sum_squares"], ser["sum_squares"])
+        assert par["sum"] == ser["sum"] and par["sum_squares"] == ser["sum_squares"]
     return par
 
 
@@ -61,7 +61,7 @@ def check_against_reference(arr: np.ndarray, code: int, ref: np.ndarray,
     """The kernel over (arr, code) equals np.histogram + torch's make_histogram over ref (the
     same values in float64); moments cover the finite values only."""
     finite = ref[np.isfinite(ref)]
-    res = _native(arr, code, float(np.abs(finite).sum()))
+    res = _native(arr, code)
     assert res["finite"] == finite.size
     assert res["nan"] == int(np.isnan(ref).sum())
     assert res["pos_inf"] == int((ref == np.inf).sum())
@@ -93,7 +93,7 @@ def check_tensor_against_torch(t: torch.Tensor, max_bins: int | None = None) -> 
     arr, code = histogram_buffer(t)
     h = tsummary.histogram("x", t, EDGE_LIST, max_bins).value[0].histo
     scale = float(t.double().abs().sum())
-    res = _native(arr, code, scale)
+    res = _native(arr, code)
     limits, bucket = _finish(res["counts"], EDGES, max_bins)
     assert limits == list(h.bucket_limit)
     assert bucket == list(h.bucket)
@@ -287,7 +287,8 @@ def test_thread_counts_agree(threads: int) -> None:
         _core.set_num_threads(old)
     np.testing.assert_array_equal(got["counts"], base["counts"])
     assert (got["min"], got["max"], got["finite"]) == (base["min"], base["max"], base["finite"])
-    assert _close(got["sum"], base["sum"], float(np.abs(arr.astype(np.float64)).sum()))
+    # Whatever the thread count, the same chunks' moments merge in the same order.
+    assert (got["sum"], got["sum_squares"]) == (base["sum"], base["sum_squares"])
 
 
 def test_non_contiguous_array_rejected() -> None:

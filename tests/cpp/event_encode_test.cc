@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check.h"
+#include "histogram.h"
 #include "test_util.h"
 
 namespace {
@@ -103,6 +104,25 @@ TEST(histogram_golden_bytes) {
                                   "29 0000000000001440"
                                   "32 10 000000000000f03f 0000000000000040"
                                   "3a 10 000000000000f03f 0000000000000040"));
+}
+
+TEST(histogram_shared_limits_encode_like_owned_ones) {
+  // The default bins' events point into default_edges() instead of owning their limits.
+  const auto& e = xfast::default_edges();
+  xfast::HistogramData owned;
+  owned.min = -1;
+  owned.max = 1;
+  owned.num = 4;
+  owned.bucket = {0, 1, 3};
+  owned.bucket_limit.assign(e.begin() + 700, e.begin() + 703);
+  xfast::HistogramData shared = owned;
+  shared.bucket_limit.clear();
+  shared.shared_limits = e.data() + 700;
+  std::string a;
+  std::string b;
+  xfast::append_histogram_event(a, kH, "h", owned);
+  xfast::append_histogram_event(b, kH, "h", shared);
+  CHECK_EQ(a, b);
 }
 
 TEST(text_value_bytes) {
