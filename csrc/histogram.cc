@@ -612,7 +612,7 @@ void drain(WorkerAccum& w, Bin* bins) {
     const uint32_t last = std::min<uint32_t>(hi, kDefaultBins);
     // One pass adding the slots and the four sub-count rows straight into the bins, then plain
     // clears: a loop the compiler vectorizes, with 7 memory operations a slot where folding the
-    // rows into the slots first took 15 (callgrind: xxx -> yyy instructions for a bias).
+    // rows into the slots first took 15 (a 256-value N(0, 0.02) bias spans ~500 slots).
     static_assert(kSubCounts == 4, "the pass below adds four rows");
     if (w.sub) {
       const uint32_t* r0 = (*w.sub)[0].data();
