@@ -11,7 +11,7 @@
 namespace xfast::internal {
 
 BlockMoments count_block_avx2(const float* p, std::size_t n, uint32_t delta, uint32_t* sub_counts,
-                              const uint16_t* slot_table, const float* thr) {
+                              const ExactSlots& exact) {
   const __m256i exp_mask = _mm256_set1_epi32(0xff);
   const __m256i mant_mask = _mm256_set1_epi32(0x7fffff);
   const __m256i one_bits = _mm256_set1_epi32(0x3f800000);  // 1.0f: mantissa bits -> [1, 2)
@@ -69,7 +69,7 @@ BlockMoments count_block_avx2(const float* p, std::size_t n, uint32_t delta, uin
     while (XFAST_UNLIKELY(unsure != 0)) {
       const unsigned j = static_cast<unsigned>(__builtin_ctz(unsure));
       unsure &= unsure - 1;
-      r[j] = exact_slot(slot_table, thr, q[j]);
+      r[j] = exact_slot_at(exact, p, 8 * g + j);
     }
   };
   const std::size_t groups = n / 8;
@@ -87,7 +87,7 @@ BlockMoments count_block_avx2(const float* p, std::size_t n, uint32_t delta, uin
     res.min = fmn[i] < res.min ? fmn[i] : res.min;
     res.max = fmx[i] > res.max ? fmx[i] : res.max;
   }
-  count_tail(p, 8 * groups, n, delta, sub_counts, slot_table, thr, &res);
+  count_tail(p, 8 * groups, n, delta, sub_counts, exact, &res);
   return res;
 }
 

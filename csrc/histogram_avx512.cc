@@ -18,8 +18,7 @@
 namespace xfast::internal {
 
 BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
-                                uint32_t* sub_counts, const uint16_t* slot_table,
-                                const float* thr) {
+                                uint32_t* sub_counts, const ExactSlots& exact) {
   const __m512 mant_mid = _mm512_set1_ps(1.5f);
   const __m512 log_lo = _mm512_set1_ps(kLog2Lo);
   const __m512 log_hi = _mm512_set1_ps(kLog2Hi);
@@ -72,7 +71,7 @@ BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
     while (XFAST_UNLIKELY(unsure != 0)) {
       const unsigned j = static_cast<unsigned>(__builtin_ctz(unsure));
       unsure &= unsure - 1;
-      r[j] = exact_slot(slot_table, thr, q[j]);
+      r[j] = exact_slot_at(exact, p, 16 * g + j);
     }
   };
   const std::size_t groups = n / 16;
@@ -80,7 +79,7 @@ BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
   BlockMoments res{_mm512_reduce_min_ps(mn), _mm512_reduce_max_ps(mx),
                    _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)),
                    _mm512_reduce_add_pd(_mm512_add_pd(q0, q1))};
-  count_tail(p, 16 * groups, n, delta, sub_counts, slot_table, thr, &res);
+  count_tail(p, 16 * groups, n, delta, sub_counts, exact, &res);
   return res;
 }
 

@@ -50,20 +50,32 @@ inline void add_block_moments(const BlockMoments& t, BlockMoments* r) {
 inline constexpr std::size_t kSlotCount = 1550;
 inline constexpr std::size_t kSubCountRows = 4;
 
+// Where the vector loops take the slot of a value the polynomial cannot place (~0.1%: those
+// close to an edge). slot_table and thr are SlotTable's float32 arrays, for the float itself.
+// When source64 is set, the block's floats are float64 values narrowed for the loops, and such a
+// lane's slot is that of source64[i] against the edges as doubles (thr64): a double within
+// float32 rounding of an edge may round across it, and the polynomial finds every such lane
+// uncertain (its float lies within one ulp of the edge, far inside kDelta).
+struct ExactSlots {
+  const uint16_t* slot_table;
+  const float* thr;
+  const double* thr64 = nullptr;
+  const double* source64 = nullptr;
+};
+
 // AVX-512F variant (csrc/histogram_avx512.cc): the block's moments as above, and each element's
 // slot counted: sub_counts[j * kSlotCount + slot] += delta, j cycling over kSubCountRows rows.
 // Slots come from a log2 polynomial (histogram_slot_poly.h); the ~0.1% of values close to an
-// edge use the exact slot_table/thr (SlotTable's arrays). A lane's slot depends only on its
-// value, NaN/inf included (they land in range), so calling again with delta = 2^32 - 1 undoes a
-// block the moments show holds NaN/inf. Call only when cpu_has_avx512f(); n >= 1. Any thread.
+// edge take their exact slot (ExactSlots). A lane's slot depends only on its value, NaN/inf
+// included (they land in range), so calling again with delta = 2^32 - 1 undoes a block the
+// moments show holds NaN/inf. Call only when cpu_has_avx512f(); n >= 1. Any thread.
 BlockMoments count_block_avx512(const float* p, std::size_t n, uint32_t delta,
-                                uint32_t* sub_counts, const uint16_t* slot_table,
-                                const float* thr);
+                                uint32_t* sub_counts, const ExactSlots& exact);
 
 // The same with AVX2 and FMA (csrc/histogram_avx2.cc), eight floats per instruction. Call only
 // when cpu_has_avx2_fma().
 BlockMoments count_block_avx2(const float* p, std::size_t n, uint32_t delta, uint32_t* sub_counts,
-                              const uint16_t* slot_table, const float* thr);
+                              const ExactSlots& exact);
 
 // Widens float16 p[0..n) to float32 out[0..) (vcvtph2ps: exact, NaN payloads and subnormals
 // included) in whole groups of 16; returns how many it widened. Call only when
@@ -74,6 +86,6 @@ std::size_t widen_bf16_avx512(const uint16_t* p, std::size_t n, float* out);
 
 // Either of the two.
 using CountBlockFn = BlockMoments (*)(const float*, std::size_t, uint32_t, uint32_t*,
-                                      const uint16_t*, const float*);
+                                      const ExactSlots&);
 
 }  // namespace xfast::internal

@@ -40,7 +40,7 @@ Range check_range(internal::CountBlockFn count, uint64_t first, uint64_t last, u
       const auto bits = static_cast<uint32_t>(lo + i);
       std::memcpy(&x[i], &bits, 4);
     }
-    count(x.data(), n, 1, c.data(), slot.data(), thr.data());
+    count(x.data(), n, 1, c.data(), internal::ExactSlots{slot.data(), thr.data()});
     for (std::size_t i = 0; i < n; ++i) {
       const uint32_t s = internal::exact_slot(slot.data(), thr.data(), x[i]);
       at[i] = (i % kSubCountRows) * kSlotCount + s;  // lanes cycle over the rows

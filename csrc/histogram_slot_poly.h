@@ -52,6 +52,27 @@ inline uint32_t exact_slot(const uint16_t* slot_table, const float* thr, float x
   return s + (x >= thr[s] ? 1u : 0u);
 }
 
+// Slot of a finite double: its float32 rounding picks the range, but it may round across a
+// range boundary, so the candidate is corrected both ways against the edges as doubles (at
+// most one step each: ranges hold at most one edge).
+inline uint32_t exact_slot_f64(const uint16_t* slot_table, const double* thr64, double v) {
+  if (v > 3.0e38 || v < -3.0e38) return v > 0 ? kSlotCount - 1 : 0;  // far beyond the edges
+  const auto f = static_cast<float>(v);
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  uint32_t s = slot_table[b >> 15];
+  if (v >= thr64[s]) ++s;
+  if (s > 0 && v < thr64[s - 1]) --s;
+  if (v == thr64[kSlotCount - 2]) s = kSlotCount - 2;  // the closed last bin
+  return s;
+}
+
+// The exact slot of element i of a block p (see ExactSlots).
+inline uint32_t exact_slot_at(const ExactSlots& e, const float* p, std::size_t i) {
+  return e.source64 != nullptr ? exact_slot_f64(e.slot_table, e.thr64, e.source64[i])
+                               : exact_slot(e.slot_table, e.thr, p[i]);
+}
+
 // count_groups_pipelined
 //
 // The counting half of a vector slot loop over `groups` groups of kWidth floats:
@@ -85,10 +106,9 @@ inline void count_groups_pipelined(std::size_t groups, uint32_t delta, uint32_t*
 // The elements p[full..n) past the last whole group: exact slots into row 0, scalar moments
 // into *res.
 inline void count_tail(const float* p, std::size_t full, std::size_t n, uint32_t delta,
-                       uint32_t* sub_counts, const uint16_t* slot_table, const float* thr,
-                       BlockMoments* res) {
+                       uint32_t* sub_counts, const ExactSlots& exact, BlockMoments* res) {
   if (full >= n) return;
-  for (std::size_t i = full; i < n; ++i) sub_counts[exact_slot(slot_table, thr, p[i])] += delta;
+  for (std::size_t i = full; i < n; ++i) sub_counts[exact_slot_at(exact, p, i)] += delta;
   add_block_moments(block_moments_scalar(p + full, n - full), res);
 }
 

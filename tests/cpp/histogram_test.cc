@@ -73,6 +73,45 @@ TEST(edges_and_neighbours_f64) {
   CHECK_EQ(mismatches, 0);
 }
 
+// float64 goes through the float32 vector loops narrowed (count_f64): doubles on and around
+// every edge, within float32 rounding of it on both sides, that round to +-0 or beyond float32,
+// all in whole blocks, counted as a binary search over the edges counts them.
+TEST(f64_blocks_around_every_edge_equal_a_binary_search) {
+  std::vector<double> v;
+  for (double edge : xfast::default_edges()) {
+    for (double r : {0.0, 0x1p-22, 0x1p-24, 0x1p-25, 0x1p-27, 1e-6, 4e-5, 1e-3}) {
+      v.push_back(edge * (1 + r));
+      v.push_back(edge * (1 - r));
+    }
+    v.push_back(std::nextafter(edge, -INFINITY));
+    v.push_back(std::nextafter(edge, INFINITY));
+    v.push_back(static_cast<float>(edge));  // the float32 rounding of the edge, as a double
+  }
+  for (double x : {-1e-50, 1e-50, -1e-46, 1e-46, -0.0, 0.0, 5e-324, -5e-324, 1e39, -1e39, 1e100,
+                   -1e100, 3.5e38, -3.5e38}) {
+    v.push_back(x);
+  }
+  std::mt19937 rng(3);
+  std::shuffle(v.begin(), v.end(), rng);  // each block a mix, NaN-free: the vector path
+  std::vector<uint64_t> want(kDefaultBins, 0);
+  for (double x : v) {
+    const int b = reference_bin(x);
+    if (b >= 0) ++want[static_cast<std::size_t>(b)];
+  }
+  HistogramAccum acc;
+  xfast::histogram_default_serial(v.data(), v.size(), DType::kFloat64, &acc);
+  CHECK(acc.counts == want);
+  CHECK_EQ(acc.finite, v.size());
+  CHECK_EQ(acc.min, *std::min_element(v.begin(), v.end()));
+  CHECK_EQ(acc.max, *std::max_element(v.begin(), v.end()));
+  // A NaN sends its block through the per-element path: the same counts, one NaN.
+  v.push_back(v[5000]);
+  v[5000] = std::numeric_limits<double>::quiet_NaN();
+  xfast::histogram_default_serial(v.data(), v.size(), DType::kFloat64, &acc);
+  CHECK(acc.counts == want);
+  CHECK_EQ(acc.nan, uint64_t{1});
+}
+
 TEST(edges_and_neighbours_f32) {
   int mismatches = 0;
   for (double edge : xfast::default_edges()) {
@@ -470,9 +509,10 @@ void check_undo(xfast::internal::CountBlockFn count) {
   x[200] = 0.0f;
   x[201] = 1e-40f;  // subnormal
   std::vector<uint32_t> c(xfast::internal::kSubCountRows * xfast::internal::kSlotCount, 0);
-  const auto b = count(x.data(), x.size(), 1, c.data(), slot.data(), thr.data());
+  const xfast::internal::ExactSlots exact{slot.data(), thr.data()};
+  const auto b = count(x.data(), x.size(), 1, c.data(), exact);
   CHECK(!std::isfinite(b.sum_squares));
-  count(x.data(), x.size(), ~uint32_t{0}, c.data(), slot.data(), thr.data());
+  count(x.data(), x.size(), ~uint32_t{0}, c.data(), exact);
   CHECK(std::all_of(c.begin(), c.end(), [](uint32_t v) { return v == 0; }));
 }
 
