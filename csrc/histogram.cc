@@ -530,6 +530,19 @@ void count_f64(const double* p, std::size_t n, WorkerAccum* out) {
 #endif
 }
 
+// 32- and 64-bit integers: each block converted to float64 (numpy's astype rounding) in an L1
+// buffer, then counted as float64 (count_f64): ~3 ns an element through the per-element table
+// path before.
+template <typename T>
+void count_integers(const T* p, std::size_t n, WorkerAccum* out) {
+  alignas(64) double buf[kBlock];
+  for (std::size_t lo = 0; lo < n; lo += kBlock) {
+    const std::size_t len = std::min(kBlock, n - lo);
+    for (std::size_t i = 0; i < len; ++i) buf[i] = static_cast<double>(p[lo + i]);
+    count_f64(buf, len, out);
+  }
+}
+
 // float16 and bfloat16 widen exactly to float32, so their blocks are widened into an L1 buffer
 // and counted by the float32 loops. Counting bit patterns instead (one increment per element
 // into 65536 uint64 counters, folded at the end) cost ~0.6-0.8 ns per element against
@@ -662,13 +675,13 @@ void count_chunk(const void* data, std::size_t n, DType dt, WorkerAccum* out) {
     case DType::kFloat64:
       return count_f64(static_cast<const double*>(data), n, out);
     case DType::kInt32:
-      return count_as_double(static_cast<const int32_t*>(data), n, out);
+      return count_integers(static_cast<const int32_t*>(data), n, out);
     case DType::kUInt32:
-      return count_as_double(static_cast<const uint32_t*>(data), n, out);
+      return count_integers(static_cast<const uint32_t*>(data), n, out);
     case DType::kInt64:
-      return count_as_double(static_cast<const int64_t*>(data), n, out);
+      return count_integers(static_cast<const int64_t*>(data), n, out);
     case DType::kUInt64:
-      return count_as_double(static_cast<const uint64_t*>(data), n, out);
+      return count_integers(static_cast<const uint64_t*>(data), n, out);
     case DType::kFloat16:
       return count_half<false>(static_cast<const uint16_t*>(data), n, out);
     case DType::kBFloat16:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <vector>
@@ -110,6 +111,35 @@ TEST(f64_blocks_around_every_edge_equal_a_binary_search) {
   xfast::histogram_default_serial(v.data(), v.size(), DType::kFloat64, &acc);
   CHECK(acc.counts == want);
   CHECK_EQ(acc.nan, uint64_t{1});
+}
+
+// 32- and 64-bit integers go through the same blocks, converted to float64 first
+// (count_integers): the integers on both sides of every edge within their range.
+TEST(integer_blocks_around_every_edge_equal_a_binary_search) {
+  std::vector<int64_t> v;
+  for (double edge : xfast::default_edges()) {
+    if (!(std::fabs(edge) >= 1 && std::fabs(edge) < 9e18)) continue;
+    const auto below = static_cast<int64_t>(std::floor(edge));
+    for (int64_t d = -1; d <= 2; ++d) v.push_back(below + d);
+  }
+  std::mt19937 rng(5);
+  std::shuffle(v.begin(), v.end(), rng);
+  std::vector<uint64_t> want(kDefaultBins, 0);
+  std::vector<int32_t> narrow;  // the ones int32 holds
+  std::vector<uint64_t> want32(kDefaultBins, 0);
+  for (int64_t x : v) {
+    const int b = reference_bin(static_cast<double>(x));
+    if (b >= 0) ++want[static_cast<std::size_t>(b)];
+    if (x >= INT32_MIN && x <= INT32_MAX) {
+      narrow.push_back(static_cast<int32_t>(x));
+      if (b >= 0) ++want32[static_cast<std::size_t>(b)];
+    }
+  }
+  HistogramAccum acc;
+  xfast::histogram_default_serial(v.data(), v.size(), DType::kInt64, &acc);
+  CHECK(acc.counts == want);
+  xfast::histogram_default_serial(narrow.data(), narrow.size(), DType::kInt32, &acc);
+  CHECK(acc.counts == want32);
 }
 
 TEST(edges_and_neighbours_f32) {
