@@ -696,10 +696,9 @@ void count_chunk(const void* data, std::size_t n, DType dt, WorkerAccum* out) {
   }
 }
 
-// Work is claimed in chunks of this many elements (1 MiB of float32): large enough that claiming
-// one (an atomic add) costs nothing next to its ~40 us pass, small enough that a 1024x1024
-// weight (one 4 MiB chunk before) is shared by the workers instead of running on one thread,
-// and that on a busy 2-core machine the faster worker picks up the slower one's share.
+// The largest chunk a pass hands out (1 MiB of float32): large enough that claiming one (an
+// atomic add) costs nothing next to its ~40 us pass, small enough that on a busy 2-core machine
+// the faster worker picks up the slower one's share of a large tensor.
 constexpr std::size_t kChunk = std::size_t{1} << 18;
 
 // Below this many elements one thread does the whole pass. Measured on the 2-core machine with
