@@ -780,32 +780,44 @@ void reset_accum(HistogramAccum* out) {
   out->dirty_first = out->dirty_end = 0;
 }
 
+// Adds a part's moments into *out; min/max only when the part saw a finite value.
+void accumulate_moments(const Moments& m, HistogramAccum* out) {
+  if (m.finite > 0) {
+    out->min = out->finite > 0 ? std::min(out->min, m.min) : m.min;
+    out->max = out->finite > 0 ? std::max(out->max, m.max) : m.max;
+  }
+  out->finite += m.finite;
+  out->sum += m.sum;
+  out->sum_squares += m.sum_squares;
+  out->nan += m.nan;
+  out->pos_inf += m.pos_inf;
+  out->neg_inf += m.neg_inf;
+}
+
+// Records which bins a pass may have written into *out, from its moments: those between the
+// min's and the max's (drain writes only there), or all of them for a pattern type (folded).
+void mark_written_bins(DType dt, HistogramAccum* out) {
+  if (is_pattern_type(dt)) {
+    out->dirty_first = 0;
+    out->dirty_end = kDefaultBins;
+  } else if (out->finite > 0) {
+    std::tie(out->dirty_first, out->dirty_end) = default_bin_range(out->min, out->max);
+  }
+}
+
 // Moves one worker's result into *out (emptied first), leaving the worker drained. A pattern
 // type's raw counts are folded into bins here.
 void take_worker(WorkerAccum& w, DType dt, HistogramAccum* out) {
   reset_accum(out);
   Moments m = w.m;
   drain(w, out->counts.data());
-  if (m.finite > 0) {  // drain wrote within the bins of the worker's min and max
-    std::tie(out->dirty_first, out->dirty_end) = default_bin_range(m.min, m.max);
-  }
   if (is_pattern_type(dt) && !w.raw.empty()) {
     std::vector<uint64_t> raw;
     raw.swap(w.raw);
     fold_patterns(dt, raw, out, &m);
-    out->dirty_first = 0;
-    out->dirty_end = kDefaultBins;
   }
-  out->finite = m.finite;
-  if (m.finite > 0) {
-    out->min = m.min;
-    out->max = m.max;
-  }
-  out->sum = m.sum;
-  out->sum_squares = m.sum_squares;
-  out->nan = m.nan;
-  out->pos_inf = m.pos_inf;
-  out->neg_inf = m.neg_inf;
+  accumulate_moments(m, out);
+  mark_written_bins(dt, out);
 }
 
 // This thread's accumulator, left drained after each use: a pass allocates and clears no
@@ -825,20 +837,6 @@ Moments count_piece(const void* data, std::size_t n, DType dt, WorkerAccum* acc)
   acc->m = before;
   acc->m.merge(piece);
   return piece;
-}
-
-// Adds a part's moments into *out; min/max only when the part saw a finite value.
-void accumulate_moments(const Moments& m, HistogramAccum* out) {
-  if (m.finite > 0) {
-    out->min = out->finite > 0 ? std::min(out->min, m.min) : m.min;
-    out->max = out->finite > 0 ? std::max(out->max, m.max) : m.max;
-  }
-  out->finite += m.finite;
-  out->sum += m.sum;
-  out->sum_squares += m.sum_squares;
-  out->nan += m.nan;
-  out->pos_inf += m.pos_inf;
-  out->neg_inf += m.neg_inf;
 }
 
 // Adds one finished partial result into *out.
@@ -971,11 +969,7 @@ void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* ou
   reset_accum(out);
   AccumSink sink{out};
   run_batch({HistogramInput{data, n, dt}}, pool, sink);
-  if (is_pattern_type(dt)) {
-    out->dirty_end = kDefaultBins;
-  } else if (out->finite > 0) {
-    std::tie(out->dirty_first, out->dirty_end) = default_bin_range(out->min, out->max);
-  }
+  mark_written_bins(dt, out);
 }
 
 // run_batch's results written straight into packed float64 rows (see histogram_default_rows):
