@@ -250,35 +250,45 @@ HistogramOutcome queue_histogram(EventWriter& w, uint32_t tag, const ArrayView& 
                                  std::optional<int64_t> max_bins) {
   checked_tag(w, tag);
   const double wall = now_or(wall_time);
-  // This thread's accumulator, reused: allocating its 12 KiB per call was most of a small
-  // tensor's fixed cost, and a model-wide loop's allocations contended for malloc's arena lock
-  // with the writer thread freeing the events (perf: ~17 % of the caller's time in futex waits
-  // and wake-ups).
-  thread_local HistogramAccum acc;
-  run_histogram(data, dtype, false, &acc);
+  const DType dt = checked_dtype(dtype);
   auto h = std::make_unique<HistogramData>();
   bool written;
+  uint64_t nan, pos_inf, neg_inf;
   if (!max_bins.has_value()) {
-    // Only the bins between min's and max's can hold counts (the rest are zero), and trimming a
-    // band gives what trimming all 1548 bins gives: convert and trim just that band, its limits
-    // shared with default_edges() rather than copied.
-    const auto [first, end] =
-        acc.finite > 0 ? default_bin_range(acc.min, acc.max) : std::make_pair(std::size_t{0}, std::size_t{0});
-    written = finish_default_histogram(acc.counts.data(), first, end, h.get());
+    NonFiniteCounts skipped;
+    const auto event = [&] {
+      return histogram_default_event(data.data, data.n, dt, &ThreadPool::shared(), h.get(),
+                                     &skipped);
+    };
+    if (data.nbytes >= kReleaseGilBytes) {
+      ReleaseGil nogil;
+      written = event();
+    } else {
+      written = event();
+    }
+    nan = skipped.nan;
+    pos_inf = skipped.pos_inf;
+    neg_inf = skipped.neg_inf;
   } else {  // grouping depends on where each bin sits among all of them
+    // This thread's accumulator, reused: allocating its 12 KiB per call contended for malloc's
+    // arena lock with the writer thread freeing the events (perf: ~17 % of the caller's time in
+    // futex waits and wake-ups in a model-wide loop).
+    thread_local HistogramAccum acc;
+    run_histogram(data, dtype, false, &acc);
     const std::vector<double> counts(acc.counts.begin(), acc.counts.end());
     written =
         finish_histogram(counts.data(), counts.size(), default_edges().data(), max_bins, h.get());
-  }
-  if (written) {
     h->min = acc.min;
     h->max = acc.max;
     h->num = static_cast<double>(acc.finite);
     h->sum = acc.sum;
     h->sum_squares = acc.sum_squares;
-    push(w, make_record(RecordKind::kHistogram, tag, step, wall, h.release()));
+    nan = acc.nan;
+    pos_inf = acc.pos_inf;
+    neg_inf = acc.neg_inf;
   }
-  return {acc.nan, acc.pos_inf, acc.neg_inf, written};
+  if (written) push(w, make_record(RecordKind::kHistogram, tag, step, wall, h.release()));
+  return {nan, pos_inf, neg_inf, written};
 }
 
 // Queues the event of one packed row (nbins counts, then min, max, sum, sum_squares, finite);

@@ -13,6 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <type_traits>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -42,6 +44,21 @@ const std::vector<double>& default_edges() {
 }
 
 namespace {
+
+// A count as a double, rounded as static_cast rounds it, without the scalar conversion: x86-64
+// has no unsigned 64-bit one before AVX-512DQ, and GCC's (a sign test, then cvtsi2sd, whose
+// merge into its register chains each value on the one before) took ~4 cycles a bin, most of
+// finish_default_histogram's time on a small tensor's ~480-bin band. The halves go into the
+// mantissas of 2^84 and 2^52, and removing those is exact, so the one rounding is the last add:
+// integer operations and two floating-point ones, which the compiler vectorizes.
+inline double u64_to_double(uint64_t c) {
+  const uint64_t hi_bits = (c >> 32) | 0x4530000000000000u;          // 2^84 + hi * 2^32
+  const uint64_t lo_bits = (c & 0xFFFFFFFFu) | 0x4330000000000000u;  // 2^52 + lo
+  double hi, lo;
+  std::memcpy(&hi, &hi_bits, 8);
+  std::memcpy(&lo, &lo_bits, 8);
+  return (hi - 0x1.00000001p84) + lo;  // (hi * 2^32 - 2^52) + (2^52 + lo)
+}
 
 // Slots: 0 = below e_0, 1 + i = bin i, kSlots - 1 = above e_1548. Counting into a slot array
 // with the two out-of-range slots lets the hot loop increment without a range branch.
@@ -168,7 +185,7 @@ struct Moments {
 // Sub-count arrays: consecutive elements often share a bucket (weights cluster around 0), and
 // incrementing one counter back to back stalls on store-to-load forwarding. Four arrays, one per
 // element position mod 4, break that chain. uint32 halves their cache footprint; they are folded
-// into the worker's uint64 slots before any counter could reach 2^32, and at the worker's end.
+// into the worker's uint64 slots before any counter could reach 2^32, and drained from there.
 constexpr std::size_t kSubCounts = internal::kSubCountRows;
 constexpr std::size_t kLineFloats = kCacheLineSize / sizeof(float);
 using SubCounts = std::array<std::array<uint32_t, kSlots>, kSubCounts>;
@@ -179,10 +196,15 @@ struct WorkerAccum {
   std::vector<uint64_t> slots = std::vector<uint64_t>(kSlots, 0);
   std::vector<uint64_t> raw;  // 8/16-bit types: count per bit pattern
   Moments m;
-  // float32 counts not yet in `slots`: folded once per worker, not per chunk (folding is ~12k
-  // memory operations, ~3% of a 2^18-element chunk's pass).
+  // Counts not yet in `slots` (every type but the bit patterns' counts here): folded only when
+  // a counter could wrap (folding is ~12k memory operations, ~3% of a 2^18-element chunk's
+  // pass); the drains read them where they are.
   std::unique_ptr<SubCounts> sub;
   uint64_t sub_pending = 0;  // elements counted into `sub` since the last fold
+  // Whether `slots` holds counts (a fold since the last drain, which only an input of ~4e9
+  // values on one worker needs): otherwise the drains neither read nor clear them, 12 bytes a
+  // slot of a small tensor's band.
+  bool folded = false;
 
   void fold_sub_counts() {
     if (!sub) return;
@@ -191,6 +213,7 @@ struct WorkerAccum {
       (*sub)[j].fill(0);
     }
     sub_pending = 0;
+    folded = true;
   }
 };
 
@@ -396,7 +419,7 @@ inline uint32_t slot_of_double(const SlotTable& t, double v) {
 template <typename T>
 void count_as_double(const T* p, std::size_t n, WorkerAccum* out) {
   const SlotTable& t = slot_table();
-  uint64_t* slots = out->slots.data();
+  uint32_t* counts = sub_counts_for(out, n)[0].data();
   Moments m;
   for (std::size_t i = 0; i < n; ++i) {
     const auto v = static_cast<double>(p[i]);  // numpy's astype(float64): round to nearest
@@ -405,7 +428,7 @@ void count_as_double(const T* p, std::size_t n, WorkerAccum* out) {
       continue;
     }
     m.add_finite(v);
-    ++slots[slot_of_double(t, v)];
+    ++counts[slot_of_double(t, v)];
   }
   out->m.merge(m);
 }
@@ -724,6 +747,16 @@ std::size_t chunk_of(std::size_t n) {
   return c;
 }
 
+// A count as a drain target holds it: a packed row's double (u64_to_double), or a uint64.
+template <typename Bin>
+Bin as_bin(uint64_t c) {
+  if constexpr (std::is_same_v<Bin, double>) {
+    return u64_to_double(c);
+  } else {
+    return c;
+  }
+}
+
 // Adds the bin counts `w` gathered since it was last drained into bins[0..kDefaultBins) and
 // leaves its slots, sub-counts and moments zeroed, ready for the next tensor. Slots are monotone
 // in the value, so every count lies between the slots of the smallest and the largest finite
@@ -741,29 +774,95 @@ void drain(WorkerAccum& w, Bin* bins) {
     // Slots 0 and kDefaultBins + 1 (beyond the edges) hold no bin: their counts are dropped.
     const uint32_t first = std::max<uint32_t>(lo, 1);
     const uint32_t last = std::min<uint32_t>(hi, kDefaultBins);
-    // One pass adding the slots and the four sub-count rows straight into the bins, then plain
-    // clears: a loop the compiler vectorizes, with 7 memory operations a slot where folding the
-    // rows into the slots first took 15 (a 256-value N(0, 0.02) bias spans ~500 slots).
+    // One pass adding the four sub-count rows (and the slots, after a fold) straight into the
+    // bins, then plain clears: a loop the compiler vectorizes, with at most 7 memory operations
+    // a slot where folding the rows into the slots first took 15 (a 256-value N(0, 0.02) bias
+    // spans ~500 slots).
     static_assert(kSubCounts == 4, "the pass below adds four rows");
-    if (w.sub) {
+    if (w.sub) {  // every counting path but the bit patterns' counts into these rows
       const uint32_t* r0 = (*w.sub)[0].data();
       const uint32_t* r1 = (*w.sub)[1].data();
       const uint32_t* r2 = (*w.sub)[2].data();
       const uint32_t* r3 = (*w.sub)[3].data();
-      for (uint32_t s = first; s <= last; ++s) {
-        const uint64_t sub = uint64_t{r0[s]} + r1[s] + r2[s] + r3[s];
-        bins[s - 1] += static_cast<Bin>(slots[s] + sub);
+      if (w.folded) {
+        for (uint32_t s = first; s <= last; ++s) {
+          bins[s - 1] += as_bin<Bin>(slots[s] + r0[s] + r1[s] + r2[s] + r3[s]);
+        }
+      } else {
+        for (uint32_t s = first; s <= last; ++s) {
+          bins[s - 1] += as_bin<Bin>(uint64_t{r0[s]} + r1[s] + r2[s] + r3[s]);
+        }
       }
       for (std::size_t j = 0; j < kSubCounts; ++j) {
         std::fill((*w.sub)[j].data() + lo, (*w.sub)[j].data() + hi + 1, 0u);
       }
-    } else {
-      for (uint32_t s = first; s <= last; ++s) bins[s - 1] += static_cast<Bin>(slots[s]);
     }
-    std::fill(slots + lo, slots + hi + 1, uint64_t{0});
+    if (w.folded) std::fill(slots + lo, slots + hi + 1, uint64_t{0});
+  }
+  w.sub_pending = 0;
+  w.folded = false;
+  w.m = Moments{};
+}
+
+// drain for an input counted on this thread alone, straight into its event: the band's
+// sub-count rows are summed and converted into out->bucket, then cleared, trimmed as
+// finish_default_histogram trims, with the limits shared from default_edges(). drain into a
+// HistogramAccum then finish_default_histogram went over the band six times (clear the
+// accumulator, fold the rows, clear them and the slots, convert, copy), and a 256-value
+// N(0, 0.02) bias spans ~480 slots: perf gave memset, drain and the conversion ~40 % of the
+// native time of add_histograms on the GPT-2-shaped model's small tensors. False when no finite
+// value lies within the edges (nothing to write). Leaves w drained. Only for an input of fewer
+// than 2^32 values (its counts are all in the rows: no fold).
+bool drain_to_event(WorkerAccum& w, HistogramData* out) {
+  bool written = false;
+  if (w.m.finite > 0 && w.sub) {  // finite values are counted into the rows (see drain)
+    const SlotTable& t = slot_table();
+    const uint32_t lo = slot_of_double(t, w.m.min);
+    const uint32_t hi = slot_of_double(t, w.m.max);
+    const uint32_t first = std::max<uint32_t>(lo, 1);  // slot s is bin s - 1
+    const uint32_t last = std::min<uint32_t>(hi, kDefaultBins);
+    const uint32_t* r0 = (*w.sub)[0].data();
+    const uint32_t* r1 = (*w.sub)[1].data();
+    const uint32_t* r2 = (*w.sub)[2].data();
+    const uint32_t* r3 = (*w.sub)[3].data();
+    static_assert(kSubCounts == 4, "the passes below add four rows");
+    std::vector<double>& bucket = out->bucket;
+    bucket.clear();
+    if (first <= last) {
+      // bucket[0] is the leading empty bucket: bin first - 2 (below the min, so empty) or, when
+      // first is bin 0, the 0 finish_histogram adds. bucket[1 + s - first] is slot s's count.
+      bucket.resize(last - first + 2);
+      double* b = bucket.data() + 1;
+      // The rows are cleared in a pass of their own below: with the clears in this loop GCC
+      // kept it scalar (~4 cycles a slot, half the native time of a small tensor).
+      for (uint32_t s = first; s <= last; ++s) {
+        b[s - first] = u64_to_double(uint64_t{r0[s]} + r1[s] + r2[s] + r3[s]);
+      }
+    }
+    // Counts beyond the edges (slots 0 and kDefaultBins + 1, lo or hi) hold no bin: dropped.
+    for (std::size_t j = 0; j < kSubCounts; ++j) {
+      std::fill((*w.sub)[j].data() + lo, (*w.sub)[j].data() + hi + 1, 0u);
+    }
+    // The band's ends are the min's and max's bins, never empty, unless those values lie beyond
+    // the edges.
+    std::size_t from = 1;
+    while (from < bucket.size() && bucket[from] == 0) ++from;
+    if (from < bucket.size()) {
+      while (bucket.back() == 0) bucket.pop_back();
+      bucket.erase(bucket.begin() + 1, bucket.begin() + static_cast<std::ptrdiff_t>(from));
+      out->bucket_limit.clear();
+      out->shared_limits = default_edges().data() + (first - 1) + (from - 1);
+      out->min = w.m.min;
+      out->max = w.m.max;
+      out->num = static_cast<double>(w.m.finite);
+      out->sum = w.m.sum;
+      out->sum_squares = w.m.sum_squares;
+      written = true;
+    }
   }
   w.sub_pending = 0;
   w.m = Moments{};
+  return written;
 }
 
 // Merges the workers' results into *out, leaving them drained. Pattern types are folded once
@@ -953,16 +1052,21 @@ struct AccumSink {
 
 // Counts data[0..n) into *out (emptied first). A small tensor runs on the calling thread's
 // accumulator; a larger one is one run_batch input, its chunks shared by the pool's workers.
+// Counts data[0..n) into *acc on this thread, in run_batch's chunks with their moments merged
+// in the same order (see chunk_of).
+void count_on_this_thread(const void* data, std::size_t n, DType dt, WorkerAccum* acc) {
+  const std::size_t chunk = chunk_of(n);
+  const auto* base = static_cast<const uint8_t*>(data);
+  for (std::size_t lo = 0; lo < n; lo += chunk) {
+    count_piece(base + lo * dtype_size(dt), std::min(chunk, n - lo), dt, acc);
+  }
+}
+
 void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* out,
                    ThreadPool* pool) {
   if (pool == nullptr || pool->size() <= 1 || n < kParallelThreshold) {
-    // run_batch's chunks, their moments merged in the same order (see chunk_of).
     WorkerAccum& acc = thread_accum();
-    const std::size_t chunk = chunk_of(n);
-    const auto* base = static_cast<const uint8_t*>(data);
-    for (std::size_t lo = 0; lo < n; lo += chunk) {
-      count_piece(base + lo * dtype_size(dt), std::min(chunk, n - lo), dt, &acc);
-    }
+    count_on_this_thread(data, n, dt, &acc);
     take_worker(acc, dt, out);
     return;
   }
@@ -992,7 +1096,7 @@ struct RowsSink {
   void add_moments(std::size_t i, const Moments& m) { add_moments_to(m, row(i) + kDefaultBins); }
   void add_part(std::size_t i, const HistogramAccum& p) {
     double* r = row(i);
-    for (std::size_t b = 0; b < kDefaultBins; ++b) r[b] += static_cast<double>(p.counts[b]);
+    for (std::size_t b = 0; b < kDefaultBins; ++b) r[b] += u64_to_double(p.counts[b]);
     Moments m{p.min, p.max, p.sum, p.sum_squares, p.finite, p.nan, p.pos_inf, p.neg_inf};
     if (p.finite == 0) {  // p.min and p.max are meaningless then
       m.min = std::numeric_limits<double>::infinity();
@@ -1031,6 +1135,28 @@ void histogram_default_serial(const void* data, std::size_t n, DType dtype, Hist
 void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAccum* out,
                        ThreadPool* pool) {
   run_histogram(data, n, dtype, out, pool);
+}
+
+bool histogram_default_event(const void* data, std::size_t n, DType dtype, ThreadPool* pool,
+                             HistogramData* out, NonFiniteCounts* skipped) {
+  if (n < kParallelThreshold && !is_pattern_type(dtype)) {
+    WorkerAccum& acc = thread_accum();
+    count_on_this_thread(data, n, dtype, &acc);
+    *skipped = {acc.m.nan, acc.m.pos_inf, acc.m.neg_inf};
+    return drain_to_event(acc, out);
+  }
+  thread_local HistogramAccum acc;  // reused: see reset_accum
+  run_histogram(data, n, dtype, &acc, pool);
+  *skipped = {acc.nan, acc.pos_inf, acc.neg_inf};
+  const auto [first, end] = acc.finite > 0 ? default_bin_range(acc.min, acc.max)
+                                           : std::make_pair(std::size_t{0}, std::size_t{0});
+  if (!finish_default_histogram(acc.counts.data(), first, end, out)) return false;
+  out->min = acc.min;
+  out->max = acc.max;
+  out->num = static_cast<double>(acc.finite);
+  out->sum = acc.sum;
+  out->sum_squares = acc.sum_squares;
+  return true;
 }
 
 const char* histogram_implementation() { return f32_path().name; }
@@ -1095,15 +1221,12 @@ bool finish_default_histogram(const uint64_t* counts, std::size_t first, std::si
   if (first == end) return false;
   while (counts[end - 1] == 0) --end;
   // One zero-count bucket leads: the bin left of the first non-empty one (empty by definition),
-  // or an added 0 when that is bin 0; the limits are the bins' right edges. Converted as they
-  // are copied: no zero-filled buffer written twice.
-  if (first > 0) {
-    out->bucket.assign(counts + first - 1, counts + end);
-  } else {
-    out->bucket.reserve(end + 1);
-    out->bucket.assign(1, 0.0);
-    out->bucket.insert(out->bucket.end(), counts, counts + end);
-  }
+  // or an added 0 when that is bin 0; the limits are the bins' right edges.
+  const std::size_t from = first > 0 ? first - 1 : 0;
+  const std::size_t lead = first > 0 ? 0 : 1;
+  out->bucket.resize(lead + end - from);
+  double* b = out->bucket.data() + lead;
+  for (std::size_t i = 0; i < end - from; ++i) b[i] = u64_to_double(counts[from + i]);
   out->bucket_limit.clear();
   out->shared_limits = default_edges().data() + first;
   return true;

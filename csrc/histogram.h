@@ -69,6 +69,25 @@ struct HistogramAccum {
 void histogram_default(const void* data, std::size_t n, DType dtype, HistogramAccum* out,
                        ThreadPool* pool);
 
+// The non-finite values a histogram pass left out of the bins.
+struct NonFiniteCounts {
+  uint64_t nan = 0;
+  uint64_t pos_inf = 0;
+  uint64_t neg_inf = 0;
+};
+
+// histogram_default_event
+//
+// The event of data[0..n) with the default bins: histogram_default, then
+// finish_default_histogram, with out's moments set (num = the finite count). Returns false when
+// no finite value lies within the edges (torch raises "The histogram is empty"): nothing to
+// write; *skipped gets the NaN/inf counts either way. An input below the parallel threshold
+// (of any type but the 8- and 16-bit ones counted by bit pattern) goes from this thread's
+// accumulator straight into out->bucket, with no HistogramAccum in between: the add_histogram
+// path of small tensors. Any thread; no GIL needed.
+bool histogram_default_event(const void* data, std::size_t n, DType dtype, ThreadPool* pool,
+                             HistogramData* out, NonFiniteCounts* skipped);
+
 // One tensor of a batch: `n` contiguous elements of `dtype` at `data`.
 struct HistogramInput {
   const void* data;

@@ -249,7 +249,7 @@ def _histogram_inputs() -> list[Any]:
         torch.randn(500).half(), torch.tensor([1.0, 2.0, 0.5, -4.0], dtype=torch.bfloat16),
         torch.tensor([True, False, True]), np.arange(20, dtype=np.uint16),
         torch.randn(64, 3, 3, 3)[:, 1],  # non-contiguous
-        np.float64(2.5),
+        np.float64(2.5), np.array([-1e30, -5.0, 2.0]), torch.tensor([-1e30, 1e30, 0.5]),
     ]
 
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -474,6 +475,84 @@ TEST(finish_default_equals_finish_histogram) {
   const std::vector<uint64_t> none(kDefaultBins, 0);
   HistogramData h;
   CHECK(!xfast::finish_default_histogram(none.data(), 10, 20, &h));
+}
+
+// histogram_default_event writes what the kernel, then finish_histogram over every bin, give:
+// small inputs go from the thread's accumulator straight into the event, larger ones and the
+// bit-pattern types through a HistogramAccum. Sizes on both sides of the parallel threshold,
+// each dtype, values beyond the edges on either side or both, nothing countable; each input
+// twice, the thread's accumulator reused in between.
+TEST(event_equals_kernel_then_finish) {
+  xfast::ThreadPool pool(3);
+  const auto& e = xfast::default_edges();
+  const std::size_t sizes[] = {1, 17, 300, 5000, (1u << 16) - 1, 1u << 16, 70001};
+  std::vector<double> spread = spread_values(70001, 5);  // beyond both ends, NaN, -inf
+  std::vector<double> normal(70001);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> n01(0.0, 0.02);
+  for (double& v : normal) v = n01(rng);
+  std::vector<double> high_only = normal;  // beyond the last edge, nothing below the first
+  high_only[3] = 1e30;
+  std::vector<double> low_only = normal;
+  low_only[0] = -1e30;
+  std::vector<double> beyond(70001, 5e20);       // nothing within the edges
+  std::vector<double> beyond_both(70001, 5e20);  // nor here, the band spanning every bin
+  for (std::size_t i = 0; i < beyond_both.size(); i += 2) beyond_both[i] = -5e20;
+  std::vector<double> nans(70001, std::numeric_limits<double>::quiet_NaN());
+  for (const std::vector<double>* values :
+       {&spread, &normal, &high_only, &low_only, &beyond, &beyond_both, &nans}) {
+    for (std::size_t n : sizes) {
+      const std::vector<float> f32(values->begin(),
+                                   values->begin() + static_cast<std::ptrdiff_t>(n));
+      std::vector<uint16_t> bf16(n);
+      std::vector<int32_t> i32(n);
+      std::vector<int64_t> i64(n);
+      std::vector<int8_t> i8(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, &f32[i], 4);
+        bf16[i] = static_cast<uint16_t>(bits >> 16);  // truncated: still a bfloat16 value
+        const double v = (*values)[i] * 1e6;
+        i32[i] = std::isfinite(v) && std::abs(v) < 2e9 ? static_cast<int32_t>(v) : -7;
+        i64[i] =
+            std::isfinite(v) && std::abs(v) < 9e18 ? static_cast<int64_t>(v) : int64_t{1} << 62;
+        i8[i] = static_cast<int8_t>(i32[i]);
+      }
+      const struct {
+        const void* data;
+        DType dt;
+      } inputs[] = {{values->data(), DType::kFloat64}, {f32.data(), DType::kFloat32},
+                    {bf16.data(), DType::kBFloat16},   {i32.data(), DType::kInt32},
+                    {i64.data(), DType::kInt64},       {i8.data(), DType::kInt8}};
+      for (const auto& in : inputs) {
+        HistogramAccum acc;
+        xfast::histogram_default_serial(in.data, n, in.dt, &acc);
+        const std::vector<double> counts(acc.counts.begin(), acc.counts.end());
+        HistogramData want;
+        const bool want_written =
+            xfast::finish_histogram(counts.data(), kDefaultBins, e.data(), std::nullopt, &want);
+        for (int round = 0; round < 2; ++round) {
+          HistogramData got;
+          xfast::NonFiniteCounts skipped;
+          const bool written =
+              xfast::histogram_default_event(in.data, n, in.dt, &pool, &got, &skipped);
+          CHECK_EQ(written, want_written);
+          CHECK_EQ(skipped.nan, acc.nan);
+          CHECK_EQ(skipped.pos_inf, acc.pos_inf);
+          CHECK_EQ(skipped.neg_inf, acc.neg_inf);
+          if (!written) continue;
+          CHECK(got.bucket == want.bucket);
+          CHECK(std::vector<double>(got.limit_data(), got.limit_data() + got.limit_count()) ==
+                want.bucket_limit);
+          CHECK_EQ(got.num, static_cast<double>(acc.finite));
+          CHECK_EQ(got.min, acc.min);
+          CHECK_EQ(got.max, acc.max);
+          CHECK_EQ(got.sum, acc.sum);
+          CHECK_EQ(got.sum_squares, acc.sum_squares);
+        }
+      }
+    }
+  }
 }
 
 // compat-spec section 3's examples, through the kernel and the trim.
