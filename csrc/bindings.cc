@@ -251,7 +251,7 @@ HistogramOutcome queue_histogram(EventWriter& w, uint32_t tag, const ArrayView& 
   checked_tag(w, tag);
   const double wall = now_or(wall_time);
   const DType dt = checked_dtype(dtype);
-  auto h = std::make_unique<HistogramData>();
+  auto h = w.histogram_payload();
   bool written;
   uint64_t nan, pos_inf, neg_inf;
   if (!max_bins.has_value()) {
@@ -296,7 +296,7 @@ HistogramOutcome queue_histogram(EventWriter& w, uint32_t tag, const ArrayView& 
 bool queue_row(EventWriter& w, uint32_t tag, const double* row, std::size_t nbins,
                const double* limits, int64_t step, std::optional<double> wall_time,
                std::optional<int64_t> max_bins) {
-  auto h = std::make_unique<HistogramData>();
+  auto h = w.histogram_payload();
   if (!finish_histogram(row, nbins, limits, max_bins, h.get())) return false;
   const double* mo = row + nbins;
   h->min = mo[0];

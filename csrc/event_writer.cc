@@ -27,6 +27,14 @@ namespace {
 // small enough to stay in L2 while it is built.
 constexpr std::size_t kWriteThreshold = 1 << 20;
 
+// The spare histogram payloads a writer keeps (see histogram_payload): enough for a model-wide
+// call's ~200 small histograms (~4 KiB of counts each) to come back between two calls.
+constexpr std::size_t kSpareHistogramBytes = 1 << 20;
+
+std::size_t payload_bytes(const HistogramData& h) {
+  return sizeof(HistogramData) + (h.bucket.capacity() + h.bucket_limit.capacity()) * sizeof(double);
+}
+
 // XFAST_TEST_WRITE_DELAY_US, read at each open(): the slow-disk test hook (0 when unset).
 uint32_t test_write_delay_from_env() {
   const char* v = std::getenv("XFAST_TEST_WRITE_DELAY_US");
@@ -308,6 +316,35 @@ void EventWriter::abandon_after_fork() {
   thread_.detach();
 }
 
+std::unique_ptr<HistogramData> EventWriter::histogram_payload() {
+  // In a forked child spare_mu_ may have been held by the parent's writer thread at fork.
+  if (!forked_away_.load(std::memory_order_relaxed)) {
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    if (!spare_.empty()) {
+      std::unique_ptr<HistogramData> h = std::move(spare_.back());
+      spare_.pop_back();
+      spare_bytes_ -= payload_bytes(*h);
+      return h;
+    }
+  }
+  return std::make_unique<HistogramData>();
+}
+
+// Writer thread: keeps a written payload for histogram_payload(), emptied, or frees it.
+void EventWriter::recycle(HistogramData* h) {
+  std::unique_ptr<HistogramData> owned(h);
+  owned->bucket.clear();
+  owned->bucket_limit.clear();
+  owned->shared_limits = nullptr;
+  owned->min = owned->max = owned->num = owned->sum = owned->sum_squares = 0;
+  const std::size_t bytes = payload_bytes(*owned);
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  if (spare_bytes_ + bytes <= kSpareHistogramBytes) {
+    spare_bytes_ += bytes;
+    spare_.push_back(std::move(owned));
+  }
+}
+
 Status EventWriter::take_error() {
   if (!has_error_.load(std::memory_order_acquire)) return Status{};
   std::lock_guard<std::mutex> lock(err_mu_);
@@ -414,7 +451,9 @@ void EventWriter::handle(Record& r) {
       break;
     case RecordKind::kHistogram:
       append_histogram_event(buf_, h, tags_->get(r.tag), *static_cast<HistogramData*>(r.payload));
-      break;
+      ++buf_records_;
+      recycle(static_cast<HistogramData*>(std::exchange(r.payload, nullptr)));
+      return;
     case RecordKind::kText:
       append_text_event(buf_, h, tags_->get(r.tag), *static_cast<std::string*>(r.payload));
       break;

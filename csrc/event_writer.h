@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "event_encode.h"
 #include "mpsc_ring.h"
@@ -131,6 +132,13 @@ class EventWriter {
   // Drop-mode bookkeeping for a record try_push refused: frees its payload and counts it.
   void drop(Record& r);
 
+  // An empty histogram payload to fill and push: one this writer's thread has written and
+  // handed back (its vectors keep their capacity), or a new one. Any thread. Why: a small
+  // histogram's two allocations (the payload and its counts) were freed on the writer thread,
+  // so none came back through the caller's per-thread malloc cache: each went through the
+  // arena, ~10 % of the native time of add_histograms on a model's small tensors (perf).
+  std::unique_ptr<HistogramData> histogram_payload();
+
   bool drop_when_full() const { return options_.drop_when_full; }
 
   // Settles a kPending record's slot (see pending_summary.h) with `summary`, or as failed when
@@ -182,6 +190,7 @@ class EventWriter {
   void sleep_until_work();
   void notify_space();
   void wait_settled(const PendingSummary& slot);
+  void recycle(HistogramData* h);
   PushResult push_marker(const Record& r);
 
   const std::string path_;
@@ -228,6 +237,12 @@ class EventWriter {
   // held at fork.
   std::atomic<bool> forked_away_{false};
   uint32_t write_delay_us_ = 0;  // the test hook; set before the writer thread starts
+
+  // Written histogram payloads waiting for histogram_payload(), their vectors' capacity at most
+  // kSpareHistogramBytes in all.
+  std::mutex spare_mu_;
+  std::vector<std::unique_ptr<HistogramData>> spare_;  // guarded by spare_mu_
+  std::size_t spare_bytes_ = 0;                         // guarded by spare_mu_
 };
 
 }  // namespace xfast

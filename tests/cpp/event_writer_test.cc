@@ -216,6 +216,52 @@ TEST(payload_records_are_written_and_freed) {
   CHECK_EQ(slurp(path), expected);
 }
 
+// A written histogram payload comes back from histogram_payload() emptied (no limits, counts or
+// moments of the event it carried) with its capacity, and the events written from reused
+// payloads are those of fresh ones. The spares kept are bounded in bytes.
+TEST(written_histogram_payloads_come_back_emptied) {
+  TempDir dir;
+  const std::string path = dir.file("h");
+  auto w = open_writer(path);
+  const uint32_t tag = w->intern("t");
+  static const double shared[] = {0.5, 1.0, 2.0};
+  const xfast::HistogramData events[] = {{1, 2, 8, 12, 20, {}, {0, 5, 3}},
+                                         {-1, 1, 2, 0, 2, {0.0, 1.0}, {1, 1}},
+                                         {3, 3, 1, 3, 9, {}, {0, 1}}};
+  std::string expected;
+  xfast::append_file_version_event(expected, xfast::EventHeader{1.5, 0}, "xfast");
+  for (int step = 0; step < 3; ++step) {
+    std::unique_ptr<xfast::HistogramData> h = w->histogram_payload();
+    CHECK(h->bucket.empty() && h->bucket_limit.empty() && h->shared_limits == nullptr);
+    CHECK(h->min == 0 && h->max == 0 && h->num == 0 && h->sum == 0 && h->sum_squares == 0);
+    if (step > 0) CHECK(h->bucket.capacity() > 0);  // the last step's, written by now
+    *h = events[step];
+    if (step != 1) h->shared_limits = shared;
+    xfast::append_histogram_event(expected, xfast::EventHeader{1.5, step}, "t", *h);
+    CHECK(w->try_push(Record{RecordKind::kHistogram, ScalarStyle::kSimpleValue, tag, step, 1.5, 0.0,
+                             h.release()}) == PushResult::kOk);
+    CHECK(w->flush(false).ok());
+  }
+  // 300 payloads of 8 KiB come back; the spares stop at 1 MiB and the rest are freed.
+  for (int i = 0; i < 300; ++i) {
+    std::unique_ptr<xfast::HistogramData> h = w->histogram_payload();
+    h->bucket.assign(1024, 1.0);
+    h->num = 1024;
+    xfast::append_histogram_event(expected, xfast::EventHeader{1.5, 3}, "t", *h);
+    CHECK(w->try_push(Record{RecordKind::kHistogram, ScalarStyle::kSimpleValue, tag, 3, 1.5, 0.0,
+                             h.release()}) == PushResult::kOk);
+  }
+  CHECK(w->flush(false).ok());
+  std::vector<std::unique_ptr<xfast::HistogramData>> taken;
+  while (true) {
+    taken.push_back(w->histogram_payload());
+    if (taken.back()->bucket.capacity() == 0) break;  // a new one: no spare left
+  }
+  CHECK(taken.size() > 100 && taken.size() < 130);  // 1 MiB / ~8.3 KiB
+  CHECK(w->close().ok());
+  CHECK_EQ(slurp(path), expected);
+}
+
 TEST(close_is_idempotent_and_later_pushes_are_refused) {
   TempDir dir;
   const std::string path = dir.file("c");
