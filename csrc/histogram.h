@@ -82,9 +82,9 @@ struct NonFiniteCounts {
 // finish_default_histogram, with out's moments set (num = the finite count). Returns false when
 // no finite value lies within the edges (torch raises "The histogram is empty"): nothing to
 // write; *skipped gets the NaN/inf counts either way. An input below the parallel threshold
-// (of any type but the 8- and 16-bit ones counted by bit pattern) goes from this thread's
-// accumulator straight into out->bucket, with no HistogramAccum in between: the add_histogram
-// path of small tensors. Any thread; no GIL needed.
+// (of any type but the 8- and 16-bit integers and bool, counted by bit pattern) goes from this
+// thread's accumulator straight into out->bucket, with no HistogramAccum in between: the
+// add_histogram path of small tensors. Any thread; no GIL needed.
 bool histogram_default_event(const void* data, std::size_t n, DType dtype, ThreadPool* pool,
                              HistogramData* out, NonFiniteCounts* skipped);
 
