@@ -317,10 +317,12 @@ void EventWriter::abandon_after_fork() {
 }
 
 std::unique_ptr<HistogramData> EventWriter::histogram_payload() {
-  // In a forked child spare_mu_ may have been held by the parent's writer thread at fork.
+  // try_lock: a caller never waits for the writer thread handing payloads back; it allocates
+  // instead. In a forked child spare_mu_ may have been held by the parent's writer thread at
+  // fork.
   if (!forked_away_.load(std::memory_order_relaxed)) {
-    std::lock_guard<std::mutex> lock(spare_mu_);
-    if (!spare_.empty()) {
+    std::unique_lock<std::mutex> lock(spare_mu_, std::try_to_lock);
+    if (lock.owns_lock() && !spare_.empty()) {
       std::unique_ptr<HistogramData> h = std::move(spare_.back());
       spare_.pop_back();
       spare_bytes_ -= payload_bytes(*h);
@@ -330,19 +332,31 @@ std::unique_ptr<HistogramData> EventWriter::histogram_payload() {
   return std::make_unique<HistogramData>();
 }
 
-// Writer thread: keeps a written payload for histogram_payload(), emptied, or frees it.
+// Writer thread: empties a written payload and keeps it for give_back_payloads().
 void EventWriter::recycle(HistogramData* h) {
   std::unique_ptr<HistogramData> owned(h);
   owned->bucket.clear();
   owned->bucket_limit.clear();
   owned->shared_limits = nullptr;
   owned->min = owned->max = owned->num = owned->sum = owned->sum_squares = 0;
-  const std::size_t bytes = payload_bytes(*owned);
-  std::lock_guard<std::mutex> lock(spare_mu_);
-  if (spare_bytes_ + bytes <= kSpareHistogramBytes) {
-    spare_bytes_ += bytes;
-    spare_.push_back(std::move(owned));
+  written_payloads_.push_back(std::move(owned));
+}
+
+// Writer thread: hands the payloads written since the last call to histogram_payload(), under
+// one lock a batch rather than one an event (a model-wide call's ~200 events would otherwise
+// contend with the caller taking them), and frees those beyond kSpareHistogramBytes.
+void EventWriter::give_back_payloads() {
+  if (written_payloads_.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    for (std::unique_ptr<HistogramData>& h : written_payloads_) {
+      const std::size_t bytes = payload_bytes(*h);
+      if (spare_bytes_ + bytes > kSpareHistogramBytes) break;
+      spare_bytes_ += bytes;
+      spare_.push_back(std::move(h));
+    }
   }
+  written_payloads_.clear();  // frees the ones that did not fit, outside the lock
 }
 
 Status EventWriter::take_error() {
@@ -409,6 +423,7 @@ void EventWriter::recreate_file() {
 }
 
 void EventWriter::write_out() {
+  give_back_payloads();
   if (buf_.empty()) return;
   if (XFAST_UNLIKELY(write_delay_us_ != 0)) {
     std::this_thread::sleep_for(std::chrono::microseconds(write_delay_us_));

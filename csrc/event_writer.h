@@ -191,6 +191,7 @@ class EventWriter {
   void notify_space();
   void wait_settled(const PendingSummary& slot);
   void recycle(HistogramData* h);
+  void give_back_payloads();
   PushResult push_marker(const Record& r);
 
   const std::string path_;
@@ -238,8 +239,9 @@ class EventWriter {
   std::atomic<bool> forked_away_{false};
   uint32_t write_delay_us_ = 0;  // the test hook; set before the writer thread starts
 
-  // Written histogram payloads waiting for histogram_payload(), their vectors' capacity at most
-  // kSpareHistogramBytes in all.
+  // Written histogram payloads: those of the writer thread's current batch, then those waiting
+  // for histogram_payload(), their vectors' capacity at most kSpareHistogramBytes in all.
+  std::vector<std::unique_ptr<HistogramData>> written_payloads_;  // writer thread only
   std::mutex spare_mu_;
   std::vector<std::unique_ptr<HistogramData>> spare_;  // guarded by spare_mu_
   std::size_t spare_bytes_ = 0;                         // guarded by spare_mu_
