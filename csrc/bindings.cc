@@ -210,25 +210,27 @@ DType checked_dtype(int dtype) {
   return static_cast<DType>(dtype);
 }
 
+// Runs f() on a's data, without the GIL when a is large enough for the release to pay.
+template <typename F>
+auto without_gil_if_large(const ArrayView& a, F&& f) {
+  if (a.nbytes >= kReleaseGilBytes) {
+    ReleaseGil nogil;
+    return f();
+  }
+  return f();
+}
+
 // Runs the default-bins kernel on a contiguous buffer into *acc, releasing the GIL for large
 // inputs.
 void run_histogram(const ArrayView& a, int dtype, bool serial, HistogramAccum* acc) {
-  const void* data = a.data;
-  const std::size_t n = a.n;
   const DType dt = checked_dtype(dtype);
-  const auto count = [&] {
+  without_gil_if_large(a, [&] {
     if (serial) {
-      histogram_default_serial(data, n, dt, acc);
+      histogram_default_serial(a.data, a.n, dt, acc);
     } else {
-      histogram_default(data, n, dt, acc, &ThreadPool::shared());
+      histogram_default(a.data, a.n, dt, acc, &ThreadPool::shared());
     }
-  };
-  if (a.nbytes >= kReleaseGilBytes) {
-    ReleaseGil nogil;
-    count();
-  } else {
-    count();
-  }
+  });
 }
 
 HistogramAccum run_histogram(const ArrayView& a, int dtype, bool serial) {
@@ -256,16 +258,10 @@ HistogramOutcome queue_histogram(EventWriter& w, uint32_t tag, const ArrayView& 
   uint64_t nan, pos_inf, neg_inf;
   if (!max_bins.has_value()) {
     NonFiniteCounts skipped;
-    const auto event = [&] {
+    written = without_gil_if_large(data, [&] {
       return histogram_default_event(data.data, data.n, dt, &ThreadPool::shared(), h.get(),
                                      &skipped);
-    };
-    if (data.nbytes >= kReleaseGilBytes) {
-      ReleaseGil nogil;
-      written = event();
-    } else {
-      written = event();
-    }
+    });
     nan = skipped.nan;
     pos_inf = skipped.pos_inf;
     neg_inf = skipped.neg_inf;

@@ -747,6 +747,15 @@ std::size_t chunk_of(std::size_t n) {
   return c;
 }
 
+// Zeroes what w counted into slots lo..hi (the band of its min and max): the sub-count rows, and
+// the slots after a fold.
+void clear_band(WorkerAccum& w, uint32_t lo, uint32_t hi) {
+  if (w.sub) {
+    for (auto& row : *w.sub) std::fill(row.data() + lo, row.data() + hi + 1, 0u);
+  }
+  if (w.folded) std::fill(w.slots.data() + lo, w.slots.data() + hi + 1, uint64_t{0});
+}
+
 // A count as a drain target holds it: a packed row's double (u64_to_double), or a uint64.
 template <typename Bin>
 Bin as_bin(uint64_t c) {
@@ -770,7 +779,7 @@ void drain(WorkerAccum& w, Bin* bins) {
     const SlotTable& t = slot_table();
     const uint32_t lo = slot_of_double(t, w.m.min);
     const uint32_t hi = slot_of_double(t, w.m.max);
-    uint64_t* slots = w.slots.data();
+    const uint64_t* slots = w.slots.data();
     // Slots 0 and kDefaultBins + 1 (beyond the edges) hold no bin: their counts are dropped.
     const uint32_t first = std::max<uint32_t>(lo, 1);
     const uint32_t last = std::min<uint32_t>(hi, kDefaultBins);
@@ -793,11 +802,8 @@ void drain(WorkerAccum& w, Bin* bins) {
           bins[s - 1] += as_bin<Bin>(uint64_t{r0[s]} + r1[s] + r2[s] + r3[s]);
         }
       }
-      for (std::size_t j = 0; j < kSubCounts; ++j) {
-        std::fill((*w.sub)[j].data() + lo, (*w.sub)[j].data() + hi + 1, 0u);
-      }
     }
-    if (w.folded) std::fill(slots + lo, slots + hi + 1, uint64_t{0});
+    clear_band(w, lo, hi);
   }
   w.sub_pending = 0;
   w.folded = false;
@@ -841,10 +847,7 @@ bool drain_to_event(WorkerAccum& w, HistogramData* out) {
         b[s - first] = static_cast<int32_t>(r0[s] + r1[s] + r2[s] + r3[s]);
       }
     }
-    // Counts beyond the edges (slots 0 and kDefaultBins + 1, lo or hi) hold no bin: dropped.
-    for (std::size_t j = 0; j < kSubCounts; ++j) {
-      std::fill((*w.sub)[j].data() + lo, (*w.sub)[j].data() + hi + 1, 0u);
-    }
+    clear_band(w, lo, hi);  // counts beyond the edges (slot 0, kDefaultBins + 1) are dropped
     // The band's ends are the min's and max's bins, never empty, unless those values lie beyond
     // the edges.
     std::size_t from = 1;
@@ -1052,8 +1055,6 @@ struct AccumSink {
   void add_part(std::size_t i, const HistogramAccum& part) { accumulate(part, &out[i]); }
 };
 
-// Counts data[0..n) into *out (emptied first). A small tensor runs on the calling thread's
-// accumulator; a larger one is one run_batch input, its chunks shared by the pool's workers.
 // Counts data[0..n) into *acc on this thread, in run_batch's chunks with their moments merged
 // in the same order (see chunk_of).
 void count_on_this_thread(const void* data, std::size_t n, DType dt, WorkerAccum* acc) {
@@ -1064,6 +1065,8 @@ void count_on_this_thread(const void* data, std::size_t n, DType dt, WorkerAccum
   }
 }
 
+// Counts data[0..n) into *out (emptied first). A small tensor runs on the calling thread's
+// accumulator; a larger one is one run_batch input, its chunks shared by the pool's workers.
 void run_histogram(const void* data, std::size_t n, DType dt, HistogramAccum* out,
                    ThreadPool* pool) {
   if (pool == nullptr || pool->size() <= 1 || n < kParallelThreshold) {
