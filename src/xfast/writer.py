@@ -392,8 +392,16 @@ class SummaryWriter:
                 fw = self.file_writer
                 if fw is None:
                     fw = self._get_file_writer()
+                # As in add_scalar: a subscript in try, and the common None max_bins without
+                # a call (the loop over a model's small tensors is mostly this method's Python).
+                try:
+                    tid = fw._tags[tag]
+                except KeyError:
+                    tid = fw._tag_id(tag)
+                address, n, code = span  # unpacked: a *span call builds a list and a tuple
                 info = fw._engine.add_histogram_at(
-                    fw._tag_id(tag), *span, to_step(global_step), walltime, to_max_bins(max_bins)
+                    tid, address, n, code, to_step(global_step), walltime,
+                    None if max_bins is None else to_max_bins(max_bins),
                 )
                 if info is not None:
                     nan, pos_inf, neg_inf, written = info

@@ -76,11 +76,14 @@ class EventWriter:
         step: int,
         wall_time: Optional[float],
         max_bins: Optional[int] = None,
+        /,
     ) -> Optional[tuple[int, int, int, bool]]:
         """``add_histogram`` over ``n`` contiguous elements at host address ``address`` (a CPU
-        tensor's ``data_ptr()``), kept alive and unchanged by the caller for the call. Returns
-        None when the histogram was written with no NaN/inf, else ``(nan, pos_inf, neg_inf,
-        written)``. Raises ``ValueError`` for a null address or ``n == 0``."""
+        tensor's ``data_ptr()``), kept alive and unchanged by the caller for the call. A raw
+        METH_FASTCALL method (positional arguments only, ints as Python ints). Returns None
+        when the histogram was written with no NaN/inf, else ``(nan, pos_inf, neg_inf,
+        written)``. Raises ``ValueError`` for a null address, ``n == 0``, an unknown tag id or
+        dtype code, or a step out of int64, ``TypeError`` for a non-int argument."""
     def add_histograms_at(
         self,
         tags: Sequence[int],
