@@ -22,6 +22,7 @@
 #include "histogram_selftest.h"
 #include "omp_team.h"
 #include "pending_summary.h"
+#include "pixels.h"
 #include "proto_wire.h"
 #include "record.h"
 #include "selftest.h"
@@ -904,6 +905,22 @@ PYBIND11_MODULE(_core, m) {
       "filter what is kept.");
   m.def("after_fork_in_child", [] { ThreadPool::shared().abandon_after_fork(); },
         "Resets the histogram thread pool in a forked child.");
+  m.def(
+      "pixels_uint8",
+      [](py::handle image) {
+        if (!py::isinstance<py::array_t<float>>(image)) {
+          throw py::type_error("pixels_uint8 takes a float32 numpy array");
+        }
+        const ArrayView v = view_array(image);
+        const auto a = py::reinterpret_borrow<py::array>(image);
+        py::array_t<uint8_t> out(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
+        pixels_to_uint8(static_cast<const float*>(v.data), v.n, out.mutable_data());
+        return out;
+      },
+      py::arg("image"),
+      "torch's image() scaling of a C-contiguous float32 array in one pass: "
+      "uint8(trunc(clip(x * 255, 0, 255))), NaN as 0, same shape. The GIL is kept: ~0.2 ms "
+      "for 3x512x512, and taking the GIL back from a media encode could take longer.");
   m.def("histogram_implementation", &histogram_implementation,
         "The float32 histogram loops in use: 'avx2', 'sse2' or 'portable'.");
   m.def(

@@ -19,7 +19,7 @@ from torch.utils.tensorboard import summary as tsummary
 from torch.utils.tensorboard._utils import _prepare_video
 
 import xfast
-from xfast import summary
+from xfast import _core, summary
 from xfast.media import draw as _media_draw
 
 RNG = np.random.default_rng(0)
@@ -367,3 +367,67 @@ w.close()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     tags = load_run(logdir).Tags()
     assert sorted(tags["images"]) == ["boxes", "img", "imgs", "vid"] and tags["audio"] == ["snd"]
+
+
+def _edge_pixels(shape: tuple[int, ...]) -> np.ndarray:
+    """float32 values around every pixel step (k/255 and its neighbours), NaN, +-inf, values
+    beyond [0, 1] and float32's extremes, shuffled into `shape`."""
+    k = np.arange(256, dtype=np.float32) / np.float32(255)
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, -1e-9, 1.5, -3.0, 3e38, -3e38, 1e-45],
+                       dtype=np.float32)
+    pool = np.concatenate([np.nextafter(k, np.float32(-1)), k, np.nextafter(k, np.float32(2)),
+                           special])
+    return RNG.choice(pool, size=shape).astype(np.float32)
+
+
+def test_pixels_uint8_is_numpys_scaling() -> None:
+    """The native pass add_image takes float32 pixels with equals torch's numpy scaling
+    element for element, SSE2 blocks and tail alike (sizes around the 16-pixel step)."""
+    for n in (1, 15, 16, 17, 31, 33, 3 * 512 * 512 + 5):
+        x = _edge_pixels((n,))
+        with np.errstate(all="ignore"):
+            want = (x * 255).clip(0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(_core.pixels_uint8(x), want)
+    assert _core.pixels_uint8(np.zeros((2, 3, 4), np.float32)).shape == (2, 3, 4)
+    with pytest.raises(TypeError):
+        _core.pixels_uint8(np.zeros(4, np.float64))
+    with pytest.raises(ValueError):
+        _core.pixels_uint8(np.zeros((4, 4), np.float32)[:, ::2])
+
+
+def test_float32_pixels_taken_at_the_call_read_back_like_torch(tmp_path: Any) -> None:
+    """add_image/add_images of contiguous float32 arrays and tensors (scaled to uint8 at the
+    call) and of non-contiguous ones (copied), with NaN, infinities and values on every pixel
+    step: the same pixels as torch's writer; changing the array after the call changes
+    nothing logged."""
+    chw = _edge_pixels((3, 20, 31))
+    hwc = _edge_pixels((9, 16, 3))
+    hw = _edge_pixels((7, 40))
+    nchw = torch.from_numpy(_edge_pixels((5, 3, 6, 7)))
+    grad = torch.from_numpy(_edge_pixels((1, 11, 13))).requires_grad_()
+
+    def log(w: Any) -> None:
+        for step in range(2):
+            mutable = chw.copy()
+            w.add_image("chw", mutable, step)
+            mutable[:] = 0.5  # after the call: must not show
+            w.add_image("hwc", hwc, step, dataformats="HWC")
+            w.add_image("hw", hw, step, dataformats="HW")
+            w.add_image("tensor", torch.from_numpy(chw), step)
+            w.add_image("grad", grad, step)
+            w.add_image("strided", chw[:, ::2, :], step)
+            w.add_images("nchw", nchw, step)
+            w.add_images("nhwc", nchw.permute(0, 2, 3, 1), step, dataformats="NHWC")
+
+    with np.errstate(all="ignore"):
+        theirs = _torch_run(str(tmp_path / "t"), log)
+    ours = _xfast_run(str(tmp_path / "x"), log)
+    tags = theirs.Tags()["images"]
+    assert sorted(ours.Tags()["images"]) == sorted(tags) and len(tags) == 8
+    for tag in tags:
+        a, b = ours.Images(tag), theirs.Images(tag)
+        assert [(e.step, e.width, e.height) for e in a] == [(e.step, e.width, e.height) for e in b]
+        for ea_, eb in zip(a, b):
+            np.testing.assert_array_equal(
+                png_pixels(ea_.encoded_image_string), png_pixels(eb.encoded_image_string)
+            )

@@ -192,6 +192,11 @@ def after_fork_in_child() -> None:
 def histogram_implementation() -> str:
     """The float32 histogram loops in use: 'avx2', 'sse2' or 'portable'."""
 
+def pixels_uint8(image: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+    """torch's ``image()`` scaling of a C-contiguous float32 array in one pass:
+    ``uint8(trunc(clip(x * 255, 0, 255)))``, NaN as 0, same shape (the GIL kept). Raises
+    ``TypeError`` for another dtype, ``ValueError`` for a non-contiguous array."""
+
 def default_slot_table() -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.float32]]:
     """(slots uint16[131072], thresholds float32[1550]): the default-bins O(1) bucket index
     (see histogram.h) for the device-side histogram."""

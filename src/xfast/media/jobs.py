@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 from xfast.encoding.proto import Summary
 from xfast.media.encode import audio_summary, image_summary, video_summary
 from xfast.media.prep import video_order
-from xfast.media.snapshot import snapshot
+from xfast.media.snapshot import pixel_snapshot, snapshot
 from xfast.media.summaries import (
     check_audio_args,
     check_boxes_args,
@@ -29,7 +29,7 @@ def _check_tag(tag: Any) -> None:
 def image_job(tag: str, img_tensor: Any, dataformats: str) -> Job:
     """add_image / add_images / add_figure."""
     _check_tag(tag)
-    data = snapshot(img_tensor)
+    data = pixel_snapshot(img_tensor)
     fmt = check_image_args(data.shape, data.dtype, dataformats, 1)
     return lambda: image_summary(tag, data.array(), fmt)
 

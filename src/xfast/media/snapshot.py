@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from xfast import _core
 from xfast.encoding.convert import is_tensor, torch_module
 
 _numpy_dtypes: dict[Any, np.dtype] = {}
@@ -83,3 +84,19 @@ def snapshot(value: Any) -> Snapshot:
     if t.device.type == "cpu":
         return Snapshot(t.numpy().copy())
     return Snapshot(t.cpu().numpy())
+
+
+def pixel_snapshot(value: Any) -> Snapshot:
+    """snapshot() for an image: a C-contiguous float32 numpy array or CPU tensor is taken as the
+    uint8 pixels torch's image() makes of it, in one native pass (`_core.pixels_uint8`), where a
+    copy would write the floats again (~0.2 ms against ~0.3-0.4 for 3x512x512 out of cache).
+    The encoder then sees uint8, which torch's scaling leaves as is, and the scaling is per
+    pixel, so the image encoded is the same. Anything else is copied as snapshot() does."""
+    arr: Any = value if type(value) is np.ndarray else None
+    if arr is None and is_tensor(value):
+        t = _tensor_for_numpy(value)
+        if t.device.type == "cpu":
+            arr = t.numpy()
+    if arr is not None and arr.dtype == np.float32 and arr.flags.c_contiguous:
+        return Snapshot(_core.pixels_uint8(arr))
+    return snapshot(value)
