@@ -92,11 +92,12 @@ def pixel_snapshot(value: Any) -> Snapshot:
     copy would write the floats again (~0.2 ms against ~0.3-0.4 for 3x512x512 out of cache).
     The encoder then sees uint8, which torch's scaling leaves as is, and the scaling is per
     pixel, so the image encoded is the same. Anything else is copied as snapshot() does."""
-    arr: Any = value if type(value) is np.ndarray else None
-    if arr is None and is_tensor(value):
-        t = _tensor_for_numpy(value)
-        if t.device.type == "cpu":
-            arr = t.numpy()
+    arr: Any = None
+    if type(value) is np.ndarray:
+        arr = value
+    elif (is_tensor(value) and value.dtype == torch_module().float32
+          and value.device.type == "cpu"):
+        arr = value.detach().numpy()  # raises for a negative-bit view, as snapshot() does
     if arr is not None and arr.dtype == np.float32 and arr.flags.c_contiguous:
         return Snapshot(_core.pixels_uint8(arr))
     return snapshot(value)
