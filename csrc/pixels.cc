@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pixels.h"
 
+#include <cstring>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -39,7 +41,11 @@ void pixels_to_uint8(const float* src, std::size_t n, uint8_t* dst) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_packus_epi16(lo, hi));
   }
 #endif
-  for (; i < n; ++i) dst[i] = pixel(src[i]);
+  for (; i < n; ++i) {
+    float x;
+    std::memcpy(&x, src + i, sizeof x);  // a numpy array may be unaligned (np.frombuffer)
+    dst[i] = pixel(x);
+  }
 }
 
 }  // namespace xfast

@@ -389,6 +389,12 @@ def test_pixels_uint8_is_numpys_scaling() -> None:
             want = (x * 255).clip(0, 255).astype(np.uint8)
         np.testing.assert_array_equal(_core.pixels_uint8(x), want)
     assert _core.pixels_uint8(np.zeros((2, 3, 4), np.float32)).shape == (2, 3, 4)
+    x = _edge_pixels((37,))
+    unaligned = np.frombuffer(b"\0" + x.tobytes(), dtype=np.float32, offset=1)
+    assert not unaligned.flags.aligned
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(_core.pixels_uint8(unaligned),
+                                      (x * 255).clip(0, 255).astype(np.uint8))
     with pytest.raises(TypeError):
         _core.pixels_uint8(np.zeros(4, np.float64))
     with pytest.raises(ValueError):
