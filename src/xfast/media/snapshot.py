@@ -91,13 +91,15 @@ def pixel_snapshot(value: Any) -> Snapshot:
     uint8 pixels torch's image() makes of it, in one native pass (`_core.pixels_uint8`), where a
     copy would write the floats again (~0.2 ms against ~0.3-0.4 for 3x512x512 out of cache).
     The encoder then sees uint8, which torch's scaling leaves as is, and the scaling is per
-    pixel, so the image encoded is the same. Anything else is copied as snapshot() does."""
+    pixel, so the image encoded is the same. A strided float32 one is copied as it is;
+    anything else is taken by snapshot()."""
     arr: Any = None
     if type(value) is np.ndarray:
         arr = value
     elif (is_tensor(value) and value.dtype == torch_module().float32
           and value.device.type == "cpu"):
         arr = value.detach().numpy()  # raises for a negative-bit view, as snapshot() does
-    if arr is not None and arr.dtype == np.float32 and arr.flags.c_contiguous:
-        return Snapshot(_core.pixels_uint8(arr))
+    if arr is not None and arr.dtype == np.float32:
+        # A strided one is copied here, from the view already taken, not detached again.
+        return Snapshot(_core.pixels_uint8(arr) if arr.flags.c_contiguous else arr.copy())
     return snapshot(value)
