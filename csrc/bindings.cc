@@ -483,7 +483,10 @@ PyObject* add_histogram_at_fastcall(PyObject* self, PyObject* const* args, Py_ss
   try {
     if (XFAST_UNLIKELY(tag > UINT32_MAX)) throw py::value_error("unknown tag id");
     if (XFAST_UNLIKELY(address == 0 || n == 0)) throw py::value_error("need a non-empty buffer");
-    const int code = dtype > std::numeric_limits<int>::max() ? -1 : static_cast<int>(dtype);
+    // Out of int either way is no code (a plain cast would wrap -2^32 to 0, float32's).
+    const bool fits = dtype >= std::numeric_limits<int>::min() &&
+                      dtype <= std::numeric_limits<int>::max();
+    const int code = fits ? static_cast<int>(dtype) : -1;
     const DType dt = checked_dtype(code);
     const ArrayView v{reinterpret_cast<const void*>(address), n, n * dtype_size(dt)};
     const HistogramOutcome o =

@@ -59,6 +59,7 @@ def test_nonfinite_values_are_reported(logdir: str) -> None:
         ((0, None, 0, 0, 0, None), ValueError),  # no elements
         ((0, None, 4, 13, 0, None), ValueError),  # unknown dtype code
         ((0, None, 4, 2**40, 0, None), ValueError),
+        ((0, None, 4, -(2**32), 0, None), ValueError),  # would wrap to code 0 as an int
         ((0, None, 4, 0, 2**70, None), ValueError),  # step beyond int64
         ((0, None, 4, 0, 1.5, None), TypeError),  # float step
         ((0, None, 4.0, 0, 0, None), TypeError),
